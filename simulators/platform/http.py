@@ -1,0 +1,127 @@
+"""The platform's HTTP glue for simulated APIs: per-request context, faults, journal, dropped connections.
+
+A system's route, once it knows the caller's sandbox, calls :func:`begin`. That runs due work, applies
+fault rules, and marks the request for the journal, which :func:`record_journal` (an ``after_request``
+hook on the app) writes. The HTTP layer of a system decides nothing else here.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from .runtime import Platform
+from .timeutil import iso, utcnow
+
+
+class Dropped(Exception):
+    """The fault said: close the connection without an answer."""
+
+
+def platform() -> Platform:
+    return current_app.extensions["trainsim"]
+
+
+def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[str, ...] = ()) -> Response | None:
+    """Enter a simulated-API call for ``sandbox``; returns a fault's response to send instead, if any."""
+    plat = platform()
+    g.sim_call = {"system": system, "sandbox": sandbox, "operation": f"{system}.{operation}",
+                  "secrets": list(secrets)}
+    plat.clock.run_due(sandbox)
+    effect = plat.faults.pick(sandbox, system, operation)
+    if effect is None:
+        return None
+    g.sim_call["fault"] = effect
+    if effect.get("latencyMs"):
+        time.sleep(effect["latencyMs"] / 1000.0)
+    if effect.get("drop"):
+        raise Dropped()
+    if "preset" in effect:
+        return plat.faults.presets()[effect["preset"]]()
+    if "status" in effect:
+        body = effect.get("body")
+        if isinstance(body, dict | list):
+            resp = current_app.json.response(body)
+        else:
+            resp = Response("" if body is None else str(body), mimetype="text/plain")
+        resp.status_code = effect["status"]
+        for k, v in (effect.get("headers") or {}).items():
+            resp.headers[k] = v
+        return resp
+    return None
+
+
+def add_secret(value: str | None) -> None:
+    """Mark a value of this request (e.g. a session token) to be masked in the journal."""
+    if value and "sim_call" in g:
+        g.sim_call["secrets"].append(value)
+
+
+def _request_record() -> dict[str, Any]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() in
+               ("content-type", "accept", "authorization", "soapaction", "content-length", "user-agent")}
+    body = ""
+    if request.mimetype == "multipart/form-data":
+        files = {name: {"filename": f.filename, "contentType": f.mimetype} for name, f in request.files.items()}
+        return {"query": request.query_string.decode("latin-1"), "headers": headers,
+                "form": request.form.to_dict(), "files": files}
+    try:
+        body = request.get_data(cache=True, as_text=True)
+    except Exception:  # noqa: BLE001 - a body we cannot read is journaled as absent
+        body = ""
+    record: dict[str, Any] = {"query": request.query_string.decode("latin-1"), "headers": headers, "body": body}
+    if request.mimetype == "application/x-www-form-urlencoded":
+        record["form"] = request.form.to_dict()
+    return record
+
+
+def record_journal(response: Response) -> Response:
+    call = g.get("sim_call")
+    if not call:
+        return response
+    plat = platform()
+    try:
+        body = "" if response.direct_passthrough else response.get_data(as_text=True)
+    except Exception:  # noqa: BLE001
+        body = ""
+    started = g.get("sim_started", time.perf_counter())
+    secrets = call["secrets"] + plat.sandboxes.secrets_of(call["sandbox"])
+    plat.journal.record(
+        call["sandbox"], at=iso(plat.clock.now(call["sandbox"])), wall=iso(utcnow()), system=call["system"],
+        operation=call["operation"], method=request.method, path=request.path, status=response.status_code,
+        duration_ms=(time.perf_counter() - started) * 1000, request=_request_record(),
+        response={"headers": {"Content-Type": response.headers.get("Content-Type", "")}, "body": body},
+        secrets=secrets)
+    return response
+
+
+def drop_connection() -> Response:
+    """Close the client's socket without an answer (servers expose it in the WSGI environ)."""
+    call = g.get("sim_call")
+    if call:
+        plat = platform()
+        plat.journal.record(
+            call["sandbox"], at=iso(plat.clock.now(call["sandbox"])), wall=iso(utcnow()), system=call["system"],
+            operation=call["operation"], method=request.method, path=request.path, status=0,
+            duration_ms=(time.perf_counter() - g.get("sim_started", time.perf_counter())) * 1000,
+            request=_request_record(), response={"dropped": True},
+            secrets=call["secrets"] + plat.sandboxes.secrets_of(call["sandbox"]))
+        g.sim_call = None
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("trainsim.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    resp = Response("", status=499)
+    resp.headers["Connection"] = "close"
+    return resp
+
+
+def install(app: Flask) -> None:
+    app.before_request(lambda: setattr(g, "sim_started", time.perf_counter()))
+    app.after_request(record_journal)
+    app.register_error_handler(Dropped, lambda e: drop_connection())

@@ -1,0 +1,237 @@
+"""The journal: every request to a simulated API, per sandbox, with secrets masked; query and verify.
+
+Masking works two ways so a secret never reaches the journal: by value (every credential secret of the
+sandbox, and any value a system marks secret for the request, e.g. a token) and by name (fields and
+headers called password, secret, token, authorization, in form, JSON or XML bodies).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import Invalid
+from .store import Store, Table, dumps, loads
+from .timeutil import iso, parse_datetime
+
+RETENTION = 10_000
+BODY_LIMIT = 64 * 1024
+MASK = "********"
+
+JOURNAL_TABLE = Table(
+    name="_journal",
+    columns={"id": int, "at": str, "wall": str, "system": str, "operation": str, "method": str, "path": str,
+             "status": int, "duration_ms": float, "request": str, "response": str},
+    pk=("id",),
+    indexes=(("id",), ("operation",)),
+    state=False,
+)
+
+_SECRET_NAME = r"(?:[A-Za-z0-9_.\-]*(?:password|passwd|secret|token)[A-Za-z0-9_.\-]*|authorization|szPassword)"
+_PATTERNS = [
+    # JSON "password": "..."
+    re.compile(r'("' + _SECRET_NAME + r'"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.I),
+    # form/query password=...
+    re.compile(r"((?:^|[&?])" + _SECRET_NAME + r"=)([^&\s]*)()", re.I),
+    # XML <szPassword>...</szPassword> (any prefix)
+    re.compile(r"(<(?:[\w.-]+:)?" + _SECRET_NAME + r"\b[^>]*>)([^<]*)(</)", re.I),
+    # Authorization header parameters: secret=..., token=...
+    re.compile(r"(\b(?:secret|token)=)([^,\s\"]*)()", re.I),
+]
+
+
+def mask(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    if not text:
+        return text
+    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + (MASK if m.group(2) else "") + m.group(3), text)
+    return text
+
+
+_SECRET_KEY = re.compile(r"^" + _SECRET_NAME + r"$", re.I)
+
+
+def mask_value(value: Any, secrets: list[str] | tuple[str, ...] = ()) -> Any:
+    """Mask every string in a request/response record; a dict key that names a secret hides its value."""
+    if isinstance(value, str):
+        return mask(_clip(value), secrets)
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and _SECRET_KEY.match(k) and v else mask_value(v, secrets))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_value(v, secrets) for v in value]
+    return value
+
+
+def _clip(text: str) -> str:
+    if len(text) > BODY_LIMIT:
+        return text[:BODY_LIMIT] + f"... [{len(text) - BODY_LIMIT} more characters]"
+    return text
+
+
+class Journal:
+    def __init__(self, store: Store, retention: int = RETENTION) -> None:
+        self.store = store
+        self.retention = retention
+
+    def record(self, sandbox: str, *, at: str, wall: str, system: str, operation: str, method: str, path: str,
+               status: int, duration_ms: float, request: dict[str, Any], response: dict[str, Any],
+               secrets: list[str]) -> None:
+        req = dumps(mask_value(request, secrets))
+        resp = dumps(mask_value(response, secrets))
+        with self.store.write() as db:
+            cur = db.execute(
+                "INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, duration_ms, "
+                "request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [sandbox, at, wall, system, operation, method, path, status, round(duration_ms, 3), req, resp])
+            if cur.lastrowid % 200 == 0:
+                self._trim(db, sandbox)
+
+    def _trim(self, db: Any, sandbox: str) -> None:
+        row = db.execute("SELECT id FROM _journal WHERE sandbox = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+                         [sandbox, self.retention]).fetchone()
+        if row:
+            db.execute("DELETE FROM _journal WHERE sandbox = ? AND id <= ?", [sandbox, row[0]])
+
+    def trim(self, sandbox: str) -> None:
+        with self.store.write() as db:
+            self._trim(db, sandbox)
+
+    # -- query ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _filters(sandbox: str, system: str | None = None, operation: str | None = None,
+                 status: int | None = None, since: str | None = None) -> tuple[str, list[Any]]:
+        where, args = ["sandbox = ?"], [sandbox]
+        if system:
+            where.append("system = ?")
+            args.append(system)
+        if operation:
+            where.append("(operation = ? OR operation = system || '.' || ?)")
+            args += [operation, operation]
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if since:
+            try:
+                since_iso = iso(parse_datetime(since))
+            except ValueError:
+                raise Invalid(f"since must be an ISO-8601 date-time, got {since!r}", field="since") from None
+            where.append("at >= ?")
+            args.append(since_iso)
+        return " AND ".join(where), args
+
+    def query(self, sandbox: str, *, limit: int = 100, offset: int = 0, after_id: int | None = None,
+              **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        where, args = self._filters(sandbox, **filters)
+        with self.store.read() as db:
+            total = db.execute(f"SELECT count(*) FROM _journal WHERE {where}", args).fetchone()[0]
+            extra = ""
+            if after_id is not None:
+                extra = " AND id > ?"
+                args = [*args, after_id]
+            rows = list(db.query(f"SELECT * FROM _journal WHERE {where}{extra} ORDER BY id DESC LIMIT ? OFFSET ?",
+                                 [*args, min(self.retention, limit) if after_id is None else self.retention,
+                                  offset]))
+        return [self._entry(r) for r in rows], total
+
+    @staticmethod
+    def _entry(row: dict[str, Any]) -> dict[str, Any]:
+        return {"id": row["id"], "at": row["at"], "wallTime": row["wall"], "system": row["system"],
+                "operation": row["operation"], "method": row["method"], "path": row["path"],
+                "status": row["status"], "durationMs": row["duration_ms"],
+                "request": loads(row["request"], {}), "response": loads(row["response"], {})}
+
+    # -- verify -----------------------------------------------------------------------------------
+
+    def verify(self, sandbox: str, spec: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Check how many journal entries match; on failure give the nearest misses."""
+        if not isinstance(spec, dict):
+            raise Invalid("body must be a JSON object", field="body")
+        matcher = spec.get("matcher", {k: v for k, v in spec.items() if k in
+                                       ("system", "operation", "status", "bodyContains", "jsonPath")})
+        if not isinstance(matcher, dict):
+            raise Invalid("matcher must be an object", field="matcher")
+        unknown = set(matcher) - {"system", "operation", "status", "bodyContains", "jsonPath", "method", "path"}
+        if unknown:
+            raise Invalid(f"unknown matcher field(s): {', '.join(sorted(unknown))}", field="matcher")
+        expect = spec.get("expect", {k: v for k, v in spec.items() if k in ("count", "atLeast", "atMost")})
+        if not isinstance(expect, dict) or not expect:
+            raise Invalid("an expectation is required: count, atLeast or atMost", field="expect")
+        for name, value in expect.items():
+            if name not in ("count", "atLeast", "atMost"):
+                raise Invalid(f"unknown expectation {name!r}: use count, atLeast or atMost", field=f"expect.{name}")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise Invalid(f"{name} must be a non-negative integer, got {value!r}", field=f"expect.{name}")
+        status = matcher.get("status")
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+            raise Invalid(f"status must be an integer, got {status!r}", field="matcher.status")
+        json_path = matcher.get("jsonPath") or {}
+        if not isinstance(json_path, dict):
+            raise Invalid("jsonPath must be an object of path -> expected value", field="matcher.jsonPath")
+        contains = matcher.get("bodyContains")
+        if contains is not None and not isinstance(contains, str):
+            raise Invalid("bodyContains must be a string", field="matcher.bodyContains")
+
+        with self.store.read() as db:
+            rows = list(db.query("SELECT * FROM _journal WHERE sandbox = ? ORDER BY id DESC", [sandbox]))
+        matched, misses = [], []
+        for row in rows:
+            entry = self._entry(row)
+            failed = self._mismatches(entry, matcher, json_path, contains)
+            if not failed:
+                matched.append(entry)
+            else:
+                misses.append((len(failed), failed, entry))
+        count = len(matched)
+        ok = (("count" not in expect or count == expect["count"])
+              and ("atLeast" not in expect or count >= expect["atLeast"])
+              and ("atMost" not in expect or count <= expect["atMost"]))
+        result: dict[str, Any] = {"matched": count, "expected": expect, "ok": ok}
+        if not ok:
+            misses.sort(key=lambda m: m[0])
+            result["nearestMisses"] = [
+                {"id": e["id"], "operation": e["operation"], "status": e["status"], "at": e["at"],
+                 "mismatches": f} for _, f, e in misses[:5]]
+        return ok, result
+
+    @staticmethod
+    def _mismatches(entry: dict[str, Any], matcher: dict[str, Any], json_path: dict[str, Any],
+                    contains: str | None) -> list[str]:
+        failed = []
+        for name in ("system", "method", "path"):
+            if matcher.get(name) is not None and entry[name] != matcher[name]:
+                failed.append(f"{name} is {entry[name]!r}, not {matcher[name]!r}")
+        op = matcher.get("operation")
+        if op is not None and entry["operation"] not in (op, f"{entry['system']}.{op}"):
+            failed.append(f"operation is {entry['operation']!r}, not {op!r}")
+        if matcher.get("status") is not None and entry["status"] != matcher["status"]:
+            failed.append(f"status is {entry['status']}, not {matcher['status']}")
+        body = entry["request"].get("body", "") if isinstance(entry["request"], dict) else ""
+        if contains is not None and contains not in (body or "") and contains not in json.dumps(entry["request"]):
+            failed.append(f"request body does not contain {contains!r}")
+        if json_path:
+            try:
+                doc = json.loads(body) if body else {}
+            except ValueError:
+                doc = entry["request"].get("form") or {}
+            for path, expected in json_path.items():
+                actual = _dig(doc, path)
+                if actual != expected:
+                    failed.append(f"{path} is {actual!r}, not {expected!r}")
+        return failed
+
+
+def _dig(doc: Any, path: str) -> Any:
+    path = path[2:] if path.startswith("$.") else path
+    for part in path.split("."):
+        if isinstance(doc, dict):
+            doc = doc.get(part)
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            return None
+    return doc

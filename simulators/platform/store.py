@@ -1,0 +1,152 @@
+"""SQLite state through sqlite-utils: one connection per process, WAL, migrations, one transaction per write.
+
+Every table a system declares has a ``sandbox`` column first in its primary key, and every query the
+platform makes filters on it. Systems declare tables with :class:`Table`; the store creates them,
+migrates them and lets snapshots, reset and delete treat every table the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table owned by one system (or the platform). ``columns`` exclude ``sandbox``, which is added."""
+
+    name: str
+    columns: dict[str, type]
+    pk: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    json_columns: tuple[str, ...] = ()
+    # part of a snapshot and of a reset (sandbox state); the journal, faults and snapshots are not
+    state: bool = True
+    # migrations: version -> list of SQL statements run once when the stored version is lower
+    migrations: dict[int, list[str]] = field(default_factory=dict)
+    version: int = 1
+
+
+class Store:
+    """The state database. ``path`` is a file path or ``:memory:``.
+
+    All access from one process goes through one connection guarded by a re-entrant lock: Python's GIL
+    serialises the work anyway and one connection keeps ``:memory:`` databases shared by every thread.
+    Processes sharing a file coordinate through SQLite's own locks (``BEGIN IMMEDIATE`` + busy timeout).
+    """
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._lock = threading.RLock()
+        self._depth = 0
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        self.db = sqlite_utils.Database(conn)
+        self.tables: dict[str, Table] = {}
+
+    # -- transactions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite_utils.Database]:
+        """Reads outside a write see the last committed state."""
+        with self._lock:
+            yield self.db
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One atomic transaction: everything inside lands whole or not at all. Nested calls join it."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                self._depth = 0
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self.db.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def register(self, tables: list[Table]) -> None:
+        """Create or migrate the given tables (idempotent; safe when several processes start at once)."""
+        with self.write() as db:
+            if "_schema" not in db.table_names():
+                db["_schema"].create({"component": str, "version": int}, pk="component")
+            for table in tables:
+                self.tables[table.name] = table
+                row = list(db.query("SELECT version FROM _schema WHERE component = ?", [table.name]))
+                if table.name not in db.table_names():
+                    columns: dict[str, Any] = {"sandbox": str, **table.columns}
+                    if table.pk == ("id",) and table.columns.get("id") is int:
+                        # an INTEGER PRIMARY KEY: SQLite assigns ids; rows still carry their sandbox
+                        db[table.name].create(columns, pk="id")
+                        db[table.name].create_index(["sandbox"], if_not_exists=True)
+                    else:
+                        db[table.name].create(columns, pk=("sandbox", *table.pk))
+                    for cols in table.indexes:
+                        db[table.name].create_index(["sandbox", *cols], if_not_exists=True)
+                    for cols in table.unique:
+                        db[table.name].create_index(list(cols), unique=True, if_not_exists=True)
+                    db["_schema"].upsert({"component": table.name, "version": table.version}, pk="component")
+                    continue
+                stored = row[0]["version"] if row else 1
+                for version in sorted(v for v in table.migrations if v > stored):
+                    for sql in table.migrations[version]:
+                        db.execute(sql)
+                if stored < table.version:
+                    db["_schema"].upsert({"component": table.name, "version": table.version}, pk="component")
+            db["_schema"].upsert({"component": "_store", "version": SCHEMA_VERSION}, pk="component")
+
+    def state_tables(self) -> list[Table]:
+        return [t for t in self.tables.values() if t.state]
+
+    def delete_sandbox_rows(self, db: sqlite_utils.Database, sandbox: str, *, state_only: bool) -> None:
+        for table in self.tables.values():
+            if state_only and not table.state:
+                continue
+            db.execute(f'DELETE FROM "{table.name}" WHERE sandbox = ?', [sandbox])
+
+    def integrity_check(self) -> str:
+        with self.read() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)

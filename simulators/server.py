@@ -1,0 +1,117 @@
+"""Real WSGI servers for the suite.
+
+* ``serve``: gunicorn with threaded workers (``--workers`` processes x ``--threads`` threads), the
+  production server behind ``trainsim serve``. The database is created, migrated and the demo
+  sandbox seeded once in the arbiter before the workers fork; each worker opens its own connection.
+* ``InProcessServer``: cheroot's threaded server on a free port in a background thread, which starts in
+  milliseconds; the pytest plugin uses it.
+
+Both put the client's socket in the WSGI environ, so a ``drop`` fault can close it without an answer.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from typing import Any
+
+from cheroot import wsgi as cheroot_wsgi
+
+from .app import create_app
+
+
+class _SocketGateway(cheroot_wsgi.Gateway_10):
+    def get_environ(self) -> dict[str, Any]:
+        env = super().get_environ()
+        env["trainsim.socket"] = self.req.conn.socket
+        return env
+
+
+class InProcessServer:
+    """A cheroot server in a thread: ``start()``, ``.url``, ``stop()``."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        self.app = app
+        self.server = cheroot_wsgi.Server((host, port), app, numthreads=threads, request_queue_size=64,
+                                          timeout=30, shutdown_timeout=2)
+        self.server.gateway = _SocketGateway
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> InProcessServer:
+        self.server.prepare()
+        host, port = self.server.bind_addr[:2]
+        self.url = f"http://{host}:{port}"
+        self.thread = threading.Thread(target=self.server.serve, name="trainsim-server", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.thread:
+            self.thread.join(timeout=5)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def banner(app: Any, url: str) -> str:
+    plat = app.extensions["trainsim"]
+    lines = [f"trainsim serving on {url}", f"  dashboard      {url}/_sim/",
+             f"  control plane  {url}/_sim/docs  ({url}/_sim/openapi.json)"]
+    for system in plat.systems.values():
+        lines.append(f"  {system.name:<15}{url}{system.base_path}")
+    if plat.sandboxes.exists("demo"):
+        sb = plat.sandboxes.get("demo", url)
+        lines.append("demo sandbox credentials (stable; see README):")
+        lines.append(_credentials_lines(sb["credentials"]))
+    return "\n".join(lines)
+
+
+def _credentials_lines(creds: dict[str, Any], indent: str = "  ") -> str:
+    import json
+
+    return "\n".join(indent + f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in creds.items())
+
+
+def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token: str | None = None,
+          demo: bool = True) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    if db == ":memory:" and workers > 1:
+        print("trainsim: --db :memory: keeps state in one process; using 1 worker", file=sys.stderr)
+        workers = 1
+    url = f"http://{host}:{port}"
+    config = {"DATABASE": db, "SIM_ADMIN_TOKEN": admin_token or None, "PUBLIC_URL": url, "DEMO": demo}
+
+    if db != ":memory:":
+        # create, migrate and seed once, before forking: workers only open their connection
+        setup = create_app(config)
+        print(banner(setup, url), flush=True)
+        setup.extensions["trainsim"].store.close()
+        del setup
+
+    class App(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", os.environ.get("TRAINSIM_ACCESS_LOG") or None)
+            self.cfg.set("loglevel", os.environ.get("TRAINSIM_LOG_LEVEL", "warning"))
+            self.cfg.set("limit_request_line", 8190)
+
+        def load(self) -> Any:
+            app = create_app(config)
+            if db == ":memory:":
+                print(banner(app, url), flush=True)
+            return app
+
+    App().run()
