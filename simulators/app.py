@@ -68,9 +68,8 @@ def create_app(config: dict[str, Any] | None = None, systems: list[System] | Non
             app.register_blueprint(system.control)
         for bp in system.extra_blueprints:
             app.register_blueprint(bp)
-        doc = getattr(system, "api_document", None)
-        if doc is not None:
-            documents[system.name] = doc
+        if system.api_document is not None:
+            documents[system.name] = system.api_document
     app.config["API_DOCUMENTS"] = documents
     try:
         from .dashboard import dashboard

@@ -42,5 +42,9 @@ class System:
     openapi_paths: dict[str, Any] = field(default_factory=dict)
     # renders an HTTP-level error (404, 405, 413, 415, 500) in the system's own wire format
     http_error: Callable[[int, str], Response] | None = None
+    # the simulated REST API's own OpenAPI document, served at /_sim/openapi/<name>.json
+    api_document: Callable[[], dict[str, Any]] | None = None
+    # bulk data for benchmarks at scale: scale(platform, sandbox, factor) fills the sandbox fast
+    scale: Callable[..., None] | None = None
     # secrets that journal masking must hide even when they are not credentials (e.g. tokens)
     secret_fields: tuple[str, ...] = ()
