@@ -1,0 +1,114 @@
+"""`trainsim serve` as users run it: a real gunicorn process tree on a SQLite file, over real HTTP."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from simulators.server import free_port
+
+
+def start(db, port, workers=2, env=None):
+    proc = subprocess.Popen([sys.executable, "-m", "simulators.cli", "serve", "--port", str(port), "--db", db,
+                             "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})}, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/_sim/health", timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(proc.stdout.read())
+
+
+def stop(proc, sig=signal.SIGTERM):
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=15)
+    return proc.returncode, out
+
+
+@pytest.fixture
+def served(tmp_path):
+    db = str(tmp_path / "state.db")
+    proc, url = start(db, free_port())
+    yield db, proc, url
+    if proc.poll() is None:
+        stop(proc)
+
+
+def test_prints_urls_and_demo_credentials_and_stops_on_sigterm(served):
+    db, proc, url = served
+    demo = requests.get(f"{url}/_sim/sandboxes/demo", timeout=5).json()
+    code, out = stop(proc)
+    assert code == 0
+    assert f"trainsim serving on {url}" in out and "demo sandbox credentials" in out
+    assert "Traceback" not in out
+    assert demo["credentials"] and all(f"{k}: " in out for k in demo["credentials"])
+
+
+def test_sigint_also_stops_cleanly(served):
+    _, proc, _ = served
+    code, out = stop(proc, signal.SIGINT)
+    assert code == 0 and "Traceback" not in out
+
+
+def test_restart_keeps_every_sandbox_and_its_clock(served, tmp_path):
+    db, proc, url = served
+    sb = requests.post(f"{url}/_sim/sandboxes", json={"name": "keep-me", "seed": 9}, timeout=10).json()
+    clock = requests.post(f"{url}/_sim/sandboxes/{sb['id']}/clock", json={"set": "2030-05-05T10:00:00Z"},
+                          timeout=10).json()
+    requests.post(f"{url}/_sim/sandboxes/{sb['id']}/clock", json={"freeze": True}, timeout=10)
+    stop(proc)
+    proc2, url2 = start(db, free_port())
+    try:
+        again = requests.get(f"{url2}/_sim/sandboxes/{sb['id']}", timeout=10).json()
+        assert again["credentials"] == sb["credentials"] and again["name"] == "keep-me"
+        assert requests.get(f"{url2}/_sim/sandboxes/{sb['id']}/clock", timeout=10).json()["now"][:16] == \
+            clock["now"][:16]
+    finally:
+        stop(proc2)
+
+
+def test_two_sandboxes_have_different_credentials(served):
+    _, _, url = served
+    a = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+    b = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+    assert a["id"] != b["id"]
+
+    def secrets(sb):
+        out = []
+
+        def walk(v):
+            if isinstance(v, dict):
+                for k, x in v.items():
+                    if k in ("apiKey", "apiSecret", "username", "password") and isinstance(x, str):
+                        out.append(x)
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+        walk(sb["credentials"])
+        return set(out)
+
+    assert secrets(a) and not secrets(a) & secrets(b)
+
+
+def test_admin_token_enforced(tmp_path):
+    proc, url = start(str(tmp_path / "t.db"), free_port(), workers=1, env={"SIM_ADMIN_TOKEN": "s3cret-admin"})
+    try:
+        assert requests.get(f"{url}/_sim/health", timeout=5).status_code == 200
+        r = requests.get(f"{url}/_sim/sandboxes", timeout=5)
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+        ok = requests.get(f"{url}/_sim/sandboxes", headers={"Authorization": "Bearer s3cret-admin"}, timeout=5)
+        assert ok.status_code == 200
+        bad = requests.get(f"{url}/_sim/sandboxes", headers={"Authorization": "Bearer wrong"}, timeout=5)
+        assert bad.status_code == 401
+    finally:
+        stop(proc)

@@ -1,0 +1,262 @@
+"""Unit tests of the platform services, each against a fresh in-memory store."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from simulators.platform.errors import Invalid, NotFound
+from simulators.platform.journal import MASK, Journal, mask
+from simulators.platform.runtime import Platform
+from simulators.platform.store import Store, Table
+from simulators.platform.timeutil import iso, parse_duration
+
+from .echo_system import SYSTEM
+
+
+@pytest.fixture
+def plat():
+    return Platform(Store(":memory:"), [SYSTEM], {})
+
+
+@pytest.fixture
+def sid(plat):
+    return plat.sandboxes.create(seed=1)["id"]
+
+
+def t(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+# -- durations --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,seconds", [("PT31M", 1860), ("P1D", 86400), ("PT1H30M", 5400), ("P1M", 30 * 86400),
+                                          ("P1W", 604800), (90, 90), ("45", 45), ("PT0.5S", 0.5)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["P", "PT", "31M", "soon", "", None, True, [1], float("nan")])
+def test_parse_duration_rejects(bad):
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+# -- clock ------------------------------------------------------------------------------------------
+
+
+def test_clock_freeze_advance_set_reset(plat, sid):
+    frozen = t(plat.clock.freeze(sid)["now"])
+    assert t(plat.clock.state(sid)["now"]) == frozen
+    assert t(plat.clock.advance(sid, 1860)["now"]) - frozen == timedelta(minutes=31)
+    target = datetime(2027, 1, 1, 9, tzinfo=UTC)
+    assert t(plat.clock.set(sid, target)["now"]) == target
+    running = plat.clock.unfreeze(sid)
+    assert running["frozen"] is False and abs(t(running["now"]) - target) < timedelta(seconds=2)
+    back = plat.clock.reset(sid)
+    assert abs(t(back["now"]) - datetime.now(UTC)) < timedelta(seconds=2) and back["offsetSeconds"] == 0
+
+
+def test_clock_refuses_negative_advance_and_unknown_sandbox(plat, sid):
+    with pytest.raises(Invalid):
+        plat.clock.advance(sid, -1)
+    with pytest.raises(NotFound):
+        plat.clock.state("nope")
+
+
+def test_due_work_runs_in_order_once(plat, sid):
+    ran = []
+    plat.clock.on_due("test.mark", lambda db, sb, payload, due_at: ran.append(payload["n"]))
+    plat.clock.freeze(sid)
+    now = plat.clock.now(sid)
+    with plat.store.write() as db:
+        plat.clock.schedule(db, sid, now + timedelta(minutes=10), "test.mark", payload={"n": 2})
+        plat.clock.schedule(db, sid, now + timedelta(minutes=5), "test.mark", payload={"n": 1})
+        plat.clock.schedule(db, sid, now + timedelta(hours=1), "test.mark", payload={"n": 3})
+    assert plat.clock.run_due(sid) == 0
+    plat.clock.advance(sid, 600)
+    assert ran == [1, 2]
+    assert plat.clock.run_due(sid) == 0 and ran == [1, 2]
+    plat.clock.advance(sid, 3600)
+    assert ran == [1, 2, 3]
+
+
+def test_due_work_failure_rolls_back_and_keeps_the_work(plat, sid):
+    def boom(db, sb, payload, due_at):
+        raise RuntimeError("handler failed")
+
+    plat.clock.on_due("test.boom", boom)
+    with plat.store.write() as db:
+        plat.clock.schedule(db, sid, plat.clock.now(sid), "test.boom")
+    with pytest.raises(RuntimeError):
+        plat.clock.run_due(sid)
+    assert len(plat.clock.pending(sid)) == 1
+
+
+# -- store ------------------------------------------------------------------------------------------
+
+
+def test_write_is_atomic(plat, sid):
+    with pytest.raises(ZeroDivisionError), plat.store.write() as db:
+        db["echo_notes"].insert({"sandbox": sid, "id": "x", "text": "t", "created_at": ""})
+        1 / 0
+    with plat.store.read() as db:
+        assert db.execute("SELECT count(*) FROM echo_notes WHERE id = 'x'").fetchone()[0] == 0
+
+
+def test_migrations_run_once_and_record_version(tmp_path):
+    path = str(tmp_path / "s.db")
+    store = Store(path)
+    store.register([Table("things", {"id": str}, pk=("id",))])
+    store.close()
+    store = Store(path)
+    table = Table("things", {"id": str, "colour": str}, pk=("id",), version=2,
+                  migrations={2: ['ALTER TABLE things ADD COLUMN colour TEXT']})
+    store.register([table])
+    store.register([table])  # idempotent
+    with store.read() as db:
+        assert "colour" in db["things"].columns_dict
+        assert db.execute("SELECT version FROM _schema WHERE component = 'things'").fetchone()[0] == 2
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- sandboxes --------------------------------------------------------------------------------------
+
+
+def test_credentials_unique_and_lookup(plat):
+    a = plat.sandboxes.create(seed=5)
+    b = plat.sandboxes.create(seed=5)
+    ka, kb = a["credentials"]["echo"]["key"], b["credentials"]["echo"]["key"]
+    assert ka != kb
+    assert plat.sandboxes.lookup("echo", ka).sandbox == a["id"]
+    assert plat.sandboxes.lookup("echo", "nope") is None
+    assert plat.sandboxes.lookup("other-system", ka) is None
+
+
+def test_reset_keeps_credentials_and_reseeds(plat, sid):
+    before = plat.sandboxes.get(sid)
+    with plat.store.write() as db:
+        db.execute("DELETE FROM echo_notes WHERE sandbox = ?", [sid])
+    plat.clock.advance(sid, 5000)
+    after = plat.sandboxes.reset(sid)
+    assert after["credentials"] == before["credentials"]
+    with plat.store.read() as db:
+        assert db.execute("SELECT count(*) FROM echo_notes WHERE sandbox = ?", [sid]).fetchone()[0] == 3
+    assert abs(plat.clock.state(sid)["offsetSeconds"]) < 1
+
+
+def test_delete_removes_every_row(plat, sid):
+    plat.sandboxes.delete(sid)
+    with plat.store.read() as db:
+        for table in plat.store.tables:
+            assert db.execute(f'SELECT count(*) FROM "{table}" WHERE sandbox = ?', [sid]).fetchone()[0] == 0
+    with pytest.raises(NotFound):
+        plat.sandboxes.get(sid)
+
+
+# -- journal ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    'username=a&password=hunter22', '{"password": "hunter22"}', '<szPassword>hunter22</szPassword>',
+    'bln type=api,key=k,secret=hunter22', '<ns:szPassword xsi:type="xsd:string">hunter22</ns:szPassword>',
+])
+def test_mask_by_name(text):
+    assert "hunter22" not in mask(text) and MASK in mask(text)
+
+
+def test_mask_by_value():
+    assert mask("token is abcd-1234-efgh anywhere", ["abcd-1234-efgh"]) == f"token is {MASK} anywhere"
+
+
+def _record(journal, sid, n, op="echo.addNote", status=201):
+    journal.record(sid, at=iso(datetime.now(UTC)), wall=iso(datetime.now(UTC)), system="echo", operation=op,
+                   method="POST", path="/echo/notes", status=status, duration_ms=1.0,
+                   request={"body": '{"n": %d}' % n}, response={"body": ""}, secrets=[])
+
+
+def test_journal_is_bounded(plat, sid):
+    journal = Journal(plat.store, retention=50)
+    for n in range(450):
+        _record(journal, sid, n)
+    journal.trim(sid)
+    items, total = journal.query(sid, limit=1000)
+    assert total == 50 and items[0]["request"]["body"] == '{"n": 449}'
+
+
+def test_verify_counts_and_nearest_misses(plat, sid):
+    _record(plat.journal, sid, 1)
+    _record(plat.journal, sid, 2, status=400)
+    ok, result = plat.journal.verify(sid, {"matcher": {"operation": "addNote", "status": 201}, "expect": {"count": 1}})
+    assert ok and result["matched"] == 1
+    ok, result = plat.journal.verify(sid, {"matcher": {"operation": "addNote", "status": 201}, "expect": {"atLeast": 2}})
+    assert not ok and result["nearestMisses"][0]["mismatches"] == ["status is 400, not 201"]
+    ok, _ = plat.journal.verify(sid, {"matcher": {"jsonPath": {"$.n": 2}}, "expect": {"count": 1}})
+    assert ok
+    with pytest.raises(Invalid):
+        plat.journal.verify(sid, {"matcher": {"operation": "x"}})
+
+
+# -- faults -----------------------------------------------------------------------------------------
+
+
+def test_fault_times(plat, sid):
+    plat.faults.add(sid, {"matcher": {"system": "echo"}, "effect": {"status": 503}, "times": 2})
+    hits = [plat.faults.pick(sid, "echo", "listNotes") is not None for _ in range(4)]
+    assert hits == [True, True, False, False]
+
+
+def test_fault_probability_is_reproducible(plat):
+    def run():
+        sid = plat.sandboxes.create(seed=1)["id"]
+        plat.faults.add(sid, {"matcher": {"operation": "listNotes"}, "effect": {"status": 500},
+                              "probability": 0.5, "seed": 99})
+        return [plat.faults.pick(sid, "echo", "listNotes") is not None for _ in range(40)]
+
+    first, second = run(), run()
+    assert first == second and 5 < sum(first) < 35
+
+
+def test_fault_matcher_scopes_system_and_operation(plat, sid):
+    plat.faults.add(sid, {"matcher": {"system": "echo", "operation": "addNote"}, "effect": {"status": 500}})
+    assert plat.faults.pick(sid, "echo", "listNotes") is None
+    assert plat.faults.pick(sid, "echo", "addNote") == {"status": 500}
+
+
+@pytest.mark.parametrize("rule,field", [
+    ({"effect": {"status": 500}}, "matcher"),
+    ({"matcher": {"system": "nope"}, "effect": {"status": 500}}, "matcher.system"),
+    ({"matcher": {"system": "echo"}}, "effect"),
+    ({"matcher": {"system": "echo"}, "effect": {"status": 99}}, "effect.status"),
+    ({"matcher": {"system": "echo"}, "effect": {"latencyMs": -1}}, "effect.latencyMs"),
+    ({"matcher": {"system": "echo"}, "effect": {"preset": "nope"}}, "effect.preset"),
+    ({"matcher": {"system": "echo"}, "effect": {"status": 500}, "times": 0}, "times"),
+    ({"matcher": {"system": "echo"}, "effect": {"status": 500}, "probability": 2}, "probability"),
+])
+def test_fault_validation_names_the_field(plat, sid, rule, field):
+    with pytest.raises(Invalid) as err:
+        plat.faults.add(sid, rule)
+    assert err.value.field == field
+
+
+# -- snapshots --------------------------------------------------------------------------------------
+
+
+def test_snapshot_restores_exact_rows_and_clock(plat, sid):
+    plat.clock.freeze(sid)
+    with plat.store.read() as db:
+        before = list(db.query("SELECT * FROM echo_notes WHERE sandbox = ? ORDER BY id", [sid]))
+    clock = plat.clock.state(sid)["now"]
+    plat.snapshots.save(sid, "s")
+    with plat.store.write() as db:
+        db.execute("DELETE FROM echo_notes WHERE sandbox = ? AND id = 'seed-0'", [sid])
+        db["echo_notes"].insert({"sandbox": sid, "id": "new", "text": "x", "created_at": ""})
+    plat.clock.advance(sid, 86400)
+    plat.snapshots.restore(sid, "s")
+    with plat.store.read() as db:
+        assert list(db.query("SELECT * FROM echo_notes WHERE sandbox = ? ORDER BY id", [sid])) == before
+    assert plat.clock.state(sid)["now"] == clock
+    with pytest.raises(Invalid):
+        plat.snapshots.save(sid, "../bad name")
+    with pytest.raises(NotFound):
+        plat.snapshots.delete(sid, "nope")
