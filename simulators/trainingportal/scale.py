@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def scale(platform, sandbox, factor=1.0):
+    raise NotImplementedError
