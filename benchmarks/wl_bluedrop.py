@@ -1,0 +1,1 @@
+"""Workloads of bluedrop (registered into benchmarks.workloads.WORKLOADS)."""

@@ -1,0 +1,1 @@
+"""Workloads of learning_assistant (registered into benchmarks.workloads.WORKLOADS)."""

@@ -1,0 +1,1 @@
+"""Workloads of trainingportal (registered into benchmarks.workloads.WORKLOADS)."""
