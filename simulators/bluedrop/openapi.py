@@ -1,0 +1,2 @@
+CONTROL_PATHS = {"paths": {}, "schemas": {}}
+API_DOCUMENT = {}
