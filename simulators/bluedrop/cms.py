@@ -81,8 +81,9 @@ def find_match(db: sqlite_utils.Database, sandbox: str, learner: dict[str, Any])
     """``{"state": "matched", "learnerId"}``, ``{"state": "queued", "reason", "candidates"}`` or
     ``{"state": "newLearner"}`` (one indexed lookup by normalised name and birth year)."""
     key = name_key(learner["firstname"], learner["lastname"], learner["birthYear"])
-    rows = db.execute("SELECT learner_id, contacts FROM bluedrop_learners WHERE sandbox = ? AND name_key = ? "
-                      "ORDER BY seq", [sandbox, key]).fetchall()
+    rows = db.execute("SELECT learner_id, contacts, seq FROM bluedrop_learners INDEXED BY "
+                      "idx_bluedrop_learners_sandbox_name_key_seq WHERE sandbox = ? AND name_key = ? ORDER BY seq",
+                      [sandbox, key]).fetchall()
     if not rows:
         return {"state": "newLearner"}
     given = contacts(learner)
@@ -95,8 +96,8 @@ def find_match(db: sqlite_utils.Database, sandbox: str, learner: dict[str, Any])
 
 
 def next_seq(db: sqlite_utils.Database, table: str, sandbox: str) -> int:
-    row = db.execute(f'SELECT max(seq) FROM "{table}" WHERE sandbox = ?', [sandbox]).fetchone()
-    return (row[0] or 0) + 1
+    row = db.execute(f'SELECT seq FROM "{table}" WHERE sandbox = ? ORDER BY seq DESC LIMIT 1', [sandbox]).fetchone()
+    return (row[0] if row else 0) + 1
 
 
 def learner_id_for(seq: int) -> str:

@@ -38,7 +38,10 @@ LEARNERS = Table(
              "name_key": str, "contacts": str, "created_at": str, "created_by_network": str,
              "created_from_record": str},
     pk=("learner_id",),
-    indexes=(("name_key",), ("seq",)),
+    indexes=(("name_key", "seq"), ("seq",)),
+    version=2,
+    migrations={2: ["CREATE INDEX IF NOT EXISTS idx_bluedrop_learners_sandbox_name_key_seq "
+                    "ON bluedrop_learners (sandbox, name_key, seq)"]},
 )
 RECORDS = Table(
     name="bluedrop_records",
@@ -399,7 +402,7 @@ class Bluedrop:
 
     def delete_offering(self, kind: str, cred: Credential, offering_id: str, network_query: str | None) -> None:
         if network_query is not None:
-            self.own_network(cred, network_query, where="networkKey (query)")
+            self.own_network(cred, network_query)
         sandbox, network = cred.sandbox, cred.data["networkKey"]
         with self.store.write() as db:
             row = self._active(db, sandbox, kind, network, offering_id)

@@ -222,8 +222,8 @@ class Learner(Wire):
     lastname = Text(max=100, required=True)
     birthYear = Int(min=1000, max=9999, rule="must be a 4-digit year (an integer)", required=True)
     personalEmail = opt(Text(max=254, pattern=EMAIL, rule="must be a valid email address"))
-    mobilePhone = opt(Text(max=10, min=10, pattern=PHONE, rule="must be exactly 10 digits"))
-    homePhone = opt(Text(max=10, min=10, pattern=PHONE, rule="must be exactly 10 digits"))
+    mobilePhone = opt(Text(max=50, pattern=PHONE, rule="must be exactly 10 digits"))
+    homePhone = opt(Text(max=50, pattern=PHONE, rule="must be exactly 10 digits"))
     address = opt(Obj(Address))
 
 
