@@ -97,10 +97,10 @@ ATTEMPTS = Table(
 TABLES = [PROVIDERS, COURSES, CLASSES, BOOKINGS, DOCUMENTS, ATTEMPTS]
 
 MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_INT = re.compile(r"^[+-]?\d+$")
-_AMOUNT = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_AMOUNT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
 
 def today(now: datetime) -> date:

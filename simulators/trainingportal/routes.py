@@ -106,4 +106,7 @@ def http_error(status: int, message: str) -> Response:
             405: f"Method {request.method} is not allowed here; use GET or POST",
             413: "Request too large: " + message, 415: "Unsupported media type: " + message,
             500: "Internal error"}.get(status, message)
-    return error(status, {"errorMessage": text})
+    resp = error(status, {"errorMessage": text})
+    if status == 405:
+        resp.headers["Allow"] = "GET, HEAD, OPTIONS, POST"
+    return resp
