@@ -33,7 +33,9 @@ def learner(ref: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 
 def enrol(la, user: dict[str, Any], send_login: bool = False, assign: bool = False) -> Any:
-    return la.call("enrolment", "GroupEnrolment", user, assign, send_login)
+    # keywords: zeep 4.3 drops soapenc array items from a dict passed positionally
+    return la.call("enrolment", "GroupEnrolment", User=user, blnAssignEvaluationOnEnroll=assign,
+                   blnSendLoginDetailsOnEnroll=send_login)
 
 
 def messages(result: Any) -> list[tuple[str, str, str]]:
