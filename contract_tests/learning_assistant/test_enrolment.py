@@ -87,7 +87,7 @@ def test_absent_uln_gets_a_valid_new_one(la, ref):
     assert result.Success is True, messages(result)
     uln = result.ULN
     assert re.fullmatch(r"[1-9]\d{9}", uln)
-    assert sum(int(d) * w for d, w in zip(uln, range(10, 0, -1))) % 11 == 10
+    assert sum(int(d) * w for d, w in zip(uln, range(10, 0, -1), strict=True)) % 11 == 10
 
 
 @pytest.mark.mutating
