@@ -112,3 +112,36 @@ def test_admin_token_enforced(tmp_path):
         assert bad.status_code == 401
     finally:
         stop(proc)
+
+
+def _tp(sb):
+    tp = sb["credentials"]["trainingportal"]["providers"][0]
+    return sb["baseUrls"]["trainingportal"] + "/courses", {"username": tp["username"], "password": tp["password"]}
+
+
+def test_fault_times_two_across_two_workers_and_journal_masks(served):
+    _, _, url = served
+    sb = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+    courses, auth = _tp(sb)
+    r = requests.post(f"{url}/_sim/sandboxes/{sb['id']}/faults", timeout=10, json={
+        "matcher": {"system": "trainingportal", "operation": "getCourses"}, "effect": {"status": 503}, "times": 2})
+    assert r.status_code == 201
+    statuses = []
+    for _ in range(8):  # fresh connections: gunicorn spreads them over both worker processes
+        with requests.Session() as s:
+            statuses.append(s.post(courses, data=auth, timeout=10).status_code)
+    assert sorted(statuses) == [200] * 6 + [503] * 2
+    journal = requests.get(f"{url}/_sim/sandboxes/{sb['id']}/journal?operation=getCourses", timeout=10).json()
+    assert journal["total"] == 8
+    assert auth["password"] not in str(journal) and "********" in str(journal)
+
+
+def test_drop_fault_closes_the_connection_under_gunicorn(served):
+    _, _, url = served
+    sb = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+    courses, auth = _tp(sb)
+    requests.post(f"{url}/_sim/sandboxes/{sb['id']}/faults", timeout=10, json={
+        "matcher": {"system": "trainingportal"}, "effect": {"drop": True}, "times": 1})
+    with pytest.raises(requests.ConnectionError):
+        requests.post(courses, data=auth, timeout=10)
+    assert requests.post(courses, data=auth, timeout=10).status_code == 200
