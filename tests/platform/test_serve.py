@@ -145,3 +145,26 @@ def test_drop_fault_closes_the_connection_under_gunicorn(served):
     with pytest.raises(requests.ConnectionError):
         requests.post(courses, data=auth, timeout=10)
     assert requests.post(courses, data=auth, timeout=10).status_code == 200
+
+
+def test_cli_drives_a_running_server(served):
+    _, _, url = served
+
+    def cli(*args):
+        run = subprocess.run([sys.executable, "-m", "simulators.cli", *args, "--url", url], capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    import json
+
+    created = json.loads(cli("sandbox", "create", "--name", "from-cli", "--seed", "4"))
+    assert created["name"] == "from-cli" and created["seed"] == 4
+    assert json.loads(cli("snapshot", "save", "before", "--sandbox", created["id"]))["name"] == "before"
+    assert json.loads(cli("snapshot", "restore", "before", "--sandbox", created["id"]))["restored"] is True
+    assert json.loads(cli("reset"))["reset"] >= 2
+    listed = json.loads(cli("sandbox", "list"))
+    assert created["id"] in [s["id"] for s in listed["items"]]
+    bad = subprocess.run([sys.executable, "-m", "simulators.cli", "snapshot", "restore", "nope", "--sandbox",
+                          created["id"], "--url", url], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "404" in bad.stderr
