@@ -172,3 +172,24 @@ def test_http_errors_on_soap_paths_are_soap_faults(sim):
     resp = requests.get(f"{sim.url}/webservices/soap/nothing/here", timeout=10)
     assert resp.status_code == 404
     assert fault_of(resp) == ("soapenv:Client", "no such service or file: /webservices/soap/nothing/here")
+
+
+@pytest.mark.mutating
+@pytest.mark.control_plane
+def test_update_ignores_fields_that_are_not_updatable(la, sandbox):
+    """Spec "UpdateEnrolment": Type_enrolmentUserUpdate has no BirthDate, Forename or Gender; sent anyway they are
+    ignored (as Axis ignores unknown elements), while the fields it does have are applied."""
+    from .helpers import enrol, learner
+
+    la.authenticate()
+    ref = reference(la)
+    created = enrol(la, learner(ref))
+    body = envelope("UpdateEnrolment", f"<User><CandidateUUID>{created.CandidateUUID}</CandidateUUID>"
+                                       f"<CourseUUID>{ref['framework'].CourseUUID}</CourseUUID>"
+                                       "<Forename>Changed</Forename><Gender>M</Gender><BirthDate>1990-01-01</BirthDate>"
+                                       "<Surname>Newname</Surname></User>", token_header(la.token))
+    resp = la.raw("enrolment_update", body)
+    assert resp.status_code == 200 and b"<Success xsi:type=\"xsd:boolean\">true</Success>" in resp.content, resp.text
+    record = sandbox.get(f"/learning-assistant/candidates/{created.CandidateUUID}")["record"]
+    assert (record["Forename"], record["Gender"], record["BirthDate"], record["Surname"]) == (
+        "Amelia", "F", "2004-05-17", "Newname")

@@ -43,9 +43,7 @@ def mark_met(sandbox_id: str, candidate_uuid: str, outcome_uuid: str) -> Respons
 
 @control.get("/auto-progress")
 def get_auto_progress(sandbox_id: str) -> Response:
-    model = _model()
-    with model.store.read() as db:
-        return jsonify(model.auto_progress(db, sandbox_id))
+    return jsonify(_model().auto_progress_state(sandbox_id))
 
 
 @control.post("/auto-progress")

@@ -472,6 +472,11 @@ class LearningAssistant:
         state = self.platform.sandboxes.settings(db, sandbox).get(SETTING) or {}
         return {"enabled": bool(state.get("enabled")), "frozenAt": state.get("frozenAt")}
 
+    def auto_progress_state(self, sandbox: str) -> dict[str, Any]:
+        """``{"enabled", "frozenAt"}`` for the control plane and the dashboard."""
+        with self.store.read() as db:
+            return self.auto_progress(db, sandbox)
+
     def _auto_until(self, db: sqlite_utils.Database, sandbox: str, today: date) -> date | None:
         state = self.auto_progress(db, sandbox)
         if state["enabled"]:
