@@ -10,10 +10,10 @@ import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..platform.errors import Invalid, NotFound, SimError, Unauthorized
-from ..platform.http import platform
+from ..platform.http import enforce_body_limit, platform
 
 BODY_LIMIT = 1024 * 1024
 ADMIN_COOKIE = "trainsim_admin"
@@ -51,8 +51,9 @@ def control_blueprint(name: str, url_prefix: str, *, sandbox_scoped: bool = True
     def _guard() -> Response | None:
         if not admin_token_ok():
             return error_response(Unauthorized("this server requires Authorization: Bearer <SIM_ADMIN_TOKEN>"))
-        if request.content_length is not None and request.content_length > BODY_LIMIT:
-            return error_response(_too_large())
+        too_large = body_guard()
+        if too_large is not None:
+            return too_large
         if sandbox_scoped:
             sid = (request.view_args or {}).get("sandbox_id")
             if sid is not None and not platform().sandboxes.exists(sid):
@@ -61,6 +62,17 @@ def control_blueprint(name: str, url_prefix: str, *, sandbox_scoped: bool = True
 
     bp.register_error_handler(SimError, error_response)
     return bp
+
+
+def body_guard() -> Response | None:
+    """Refuse a declared body over 1 MiB at once, and cap a chunked one (no Content-Length) while reading."""
+    if request.content_length is not None and request.content_length > BODY_LIMIT:
+        return error_response(_too_large())
+    try:
+        enforce_body_limit(BODY_LIMIT)
+    except RequestEntityTooLarge:
+        return error_response(_too_large())
+    return None
 
 
 def _too_large() -> SimError:

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template_str
 from .. import __version__
 from ..platform.errors import NotFound, Unauthorized
 from ..platform.http import platform
-from . import admin_token_ok, error_response
+from . import admin_token_ok, body_guard, error_response
 from .openapi import document
 
 meta = Blueprint("sim_meta", __name__, url_prefix="/_sim")
@@ -28,6 +28,18 @@ def _guard() -> Response | None:
 
     if request.endpoint != "sim_meta.health" and not admin_token_ok():
         return error_response(Unauthorized("this server requires Authorization: Bearer <SIM_ADMIN_TOKEN>"))
+    return None
+
+
+@meta.before_app_request
+def _sim_body_cap() -> Response | None:
+    """The 1 MiB cap holds on every /_sim route, whichever blueprint serves it (dashboard included);
+    the example provider plays a provider's own system and keeps the app's cap."""
+    from flask import request
+
+    path = request.path
+    if (path == "/_sim" or path.startswith("/_sim/")) and not path.startswith("/_sim/example-provider"):
+        return body_guard()
     return None
 
 

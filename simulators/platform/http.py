@@ -11,7 +11,7 @@ import socket
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
 
 from .runtime import Platform
 from .timeutil import iso, utcnow
@@ -121,7 +121,37 @@ def drop_connection() -> Response:
     return resp
 
 
+def enforce_body_limit(limit: int) -> None:
+    """Refuse (413) a request body over ``limit`` bytes, before anything reads it.
+
+    A declared body over the limit is refused at once, even on a route that never reads it (servers
+    would otherwise wait for, or drain, the whole body). A chunked body has no Content-Length, and
+    werkzeug would silently cut it at the limit and hand the route a truncated body: it is read here, at
+    most one byte past the limit, and refused whole if it is longer. Systems with a lower cap than the
+    app's (e.g. 1 MiB) call this from their own ``before_request``.
+    """
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413, f"request body is {request.content_length} bytes, over the {limit} byte limit")
+        request.max_content_length = limit
+        return
+    cached = getattr(request, "_cached_data", None)
+    if cached is None and request.environ.get("wsgi.input_terminated"):
+        cached = request.environ["wsgi.input"].read(limit + 1)
+        request._cached_data = cached  # get_data(), form and files parse from this copy
+    if cached is not None and len(cached) > limit:
+        abort(413, f"request body is over the {limit} byte limit")
+    request.max_content_length = limit
+
+
+def refuse_oversized_body() -> None:
+    g.sim_started = time.perf_counter()
+    limit = request.max_content_length
+    if limit is not None:
+        enforce_body_limit(limit)
+
+
 def install(app: Flask) -> None:
-    app.before_request(lambda: setattr(g, "sim_started", time.perf_counter()))
+    app.before_request(refuse_oversized_body)
     app.after_request(record_journal)
     app.register_error_handler(Dropped, lambda e: drop_connection())

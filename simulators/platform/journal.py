@@ -76,6 +76,10 @@ class Journal:
     def __init__(self, store: Store, retention: int = RETENTION) -> None:
         self.store = store
         self.retention = retention
+        # trim a sandbox after every N of its own entries written by this process (not every Nth row id:
+        # sandboxes whose calls interleave would then never hit the multiple and grow without bound)
+        self.trim_every = max(1, min(200, retention // 5))
+        self._since_trim: dict[str, int] = {}
 
     def record(self, sandbox: str, *, at: str, wall: str, system: str, operation: str, method: str, path: str,
                status: int, duration_ms: float, request: dict[str, Any], response: dict[str, Any],
@@ -83,12 +87,15 @@ class Journal:
         req = dumps(mask_value(request, secrets))
         resp = dumps(mask_value(response, secrets))
         with self.store.write() as db:
-            cur = db.execute(
+            db.execute(
                 "INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, duration_ms, "
                 "request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [sandbox, at, wall, system, operation, method, path, status, round(duration_ms, 3), req, resp])
-            if cur.lastrowid % 200 == 0:
+            count = self._since_trim.get(sandbox, 0) + 1
+            if count >= self.trim_every:
                 self._trim(db, sandbox)
+                count = 0
+            self._since_trim[sandbox] = count
 
     def _trim(self, db: Any, sandbox: str) -> None:
         row = db.execute("SELECT id FROM _journal WHERE sandbox = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
