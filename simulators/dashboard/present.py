@@ -98,7 +98,10 @@ def relative(value: Any, now: datetime | None) -> str:
             n = int(s // size)
             text = f"{n} {unit}{'s' if n != 1 else ''}"
             return f"in {text}" if future else f"{text} ago"
-    return "now"
+    n = int(s)
+    if n == 0:
+        return "now"
+    return f"in {n} s" if future else f"{n} s ago"
 
 
 def offset(seconds: Any) -> str:
@@ -124,6 +127,14 @@ def offset(seconds: Any) -> str:
 
 def masked(value: Any) -> str:
     return "" if _blank(value) else MASK
+
+
+def masked_link(value: Any) -> str:
+    """A link with its secret-named query values (a login token) masked."""
+    if _blank(value):
+        return ""
+    return re.sub(r"([?&][^=&#]*(?:token|password|secret|key)[^=&#]*=)[^&#]*", lambda m: m.group(1) + MASK,
+                  str(value), flags=re.I)
 
 
 def mask_secrets(value: Any) -> Any:
@@ -211,7 +222,7 @@ def money(amount: Any, currency: Any = None) -> str:
         value = float(amount)
     except (TypeError, ValueError):
         return str(amount)
-    text = f"{value:,.2f}"
+    text = f"{value:,.0f}" if value == int(value) and not _blank(currency) else f"{value:,.2f}"
     if _blank(currency):
         return f"${text}"
     return f"{text} {currency}"
@@ -416,7 +427,7 @@ def install(env: Environment) -> None:
     env.filters.update(when=when, day=day, short_day=short_day, relative=relative, offset=offset, masked=masked, pretty=pretty,
                        status_tone=status_tone, tone=tone, label=label, money=money, percent=percent,
                        safe_url=safe_url, person=person, initials=initials, clock_time=clock_time,
-                       clock_date=clock_date, mask_secrets=mask_secrets, json_attr=json_attr,
+                       clock_date=clock_date, mask_secrets=mask_secrets, json_attr=json_attr, masked_link=masked_link,
                        address_line=address_line, class_state=class_state, flag_text=flag_text,
                        queue_text=queue_text)
     env.globals.update(date_range=date_range, pick=pick, first_event=first_event, items_of=items_of, parse_when=parse_when)

@@ -185,22 +185,24 @@ def _not_found(sandboxes: Any, message: str, sandbox_id: str | None) -> Response
 def _overview(cp: ControlPlane, ctx: dict[str, Any]) -> list[Markup]:
     sandbox, error = cp.one("")
     ctx.update(sandbox=sandbox or {}, sandbox_error=error)
-    counts = []
     systems = ctx["systems"]
+    counts = []  # (view slug, [(what, listing)]) in tab order
     if "bluedrop" in systems:
-        counts += [("ministry", "Learners in the registry", cp.listing("bluedrop/learners", limit=1)),
-                   ("ministry", "Learning records", cp.listing("bluedrop/learning-records", limit=1)),
-                   ("ministry", "Waiting for a manual match", cp.listing("bluedrop/match-queue", limit=1))]
+        counts.append(("ministry", [("learners in the registry", cp.listing("bluedrop/learners", limit=1)),
+                                    ("learning records", cp.listing("bluedrop/learning-records", limit=1)),
+                                    ("waiting for a manual match", cp.listing("bluedrop/match-queue", limit=1))]))
     if "trainingportal" in systems:
-        counts += [("trainingportal", "Course classes", cp.listing("trainingportal/classes", limit=1)),
-                   ("trainingportal", "Bookings", cp.listing("trainingportal/bookings", limit=1))]
+        counts.append(("trainingportal", [("course classes", cp.listing("trainingportal/classes", limit=1)),
+                                          ("bookings", cp.listing("trainingportal/bookings", limit=1)),
+                                          ("provider calls", cp.listing("outbox", limit=1))]))
     if "learning-assistant" in systems:
-        counts += [("learning-assistant", "Candidates", cp.listing("learning-assistant/candidates", limit=1)),
-                   ("learning-assistant", "Emails sent", cp.listing("emails", limit=1))]
+        counts.append(("learning-assistant", [
+            ("candidates", cp.listing("learning-assistant/candidates", limit=1)),
+            ("login emails sent", cp.listing("emails", limit=1))]))
     ctx["counts"] = counts
     ctx["faults"] = cp.listing("faults")
     ctx["snapshots"] = cp.listing("snapshots")
-    return [section("overview/sandbox.html", ctx), section("overview/activity.html", ctx),
+    return [section("overview/activity.html", ctx), section("overview/sandbox.html", ctx),
             section("overview/faults.html", ctx)]
 
 

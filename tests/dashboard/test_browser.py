@@ -43,8 +43,13 @@ OWN = re.compile(r"^/_sim/(?:|ui/[^/]+/(?:[a-z-]+)?|assets/[\w.-]+)$")
 
 
 @pytest.fixture(scope="module")
-def server():
-    srv = InProcessServer(create_app({"DATABASE": ":memory:"})).start()
+def app():
+    return create_app({"DATABASE": ":memory:"})
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    srv = InProcessServer(app).start()
     yield srv
     srv.stop()
 
@@ -82,7 +87,8 @@ class Visit:
         resp = self.page.goto(self.server.url + path)
         assert resp is not None and resp.status == 200, path
 
-    def finish(self, name: str) -> None:
+    def finish(self, name: str, allow: tuple[str, ...] = ()) -> None:
+        """Screenshot, then fail on stray requests and on console errors (``allow``: expected ones)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         here = urlsplit(self.server.url)
@@ -94,7 +100,8 @@ class Visit:
             elif not OWN.match(parts.path) and not any(p.match(parts.path) for p in self.documented):
                 strays.append(f"undocumented path {parts.path}")
         assert not strays, strays
-        assert not self.errors, self.errors
+        errors = [e for e in self.errors if not any(a in e for a in allow)]
+        assert not errors, errors
 
 
 @pytest.fixture
@@ -230,6 +237,96 @@ def test_mark_an_outcome_met(visit, server):
     expect(candidate.locator(".outcome.is-met")).to_have_count(met_before + 1)
     assert candidate.evaluate("d => d.open")  # the re-render keeps the learner expanded
     visit.finish("learning-assistant-outcome-met")
+
+
+def test_provider_refusal_shows_the_failed_delivery(visit, server):
+    sid = new_sandbox(server)["id"]
+    visit.open(f"/_sim/ui/{sid}/trainingportal")
+    page = visit.page
+    page.get_by_label("It answers").select_option("refuse")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("[data-flash]")).to_contain_text("Example provider now answers: refuse")
+    page.get_by_role("button", name="Book a seat on class BST-1002").click()
+    flash = page.locator("[data-flash]")
+    expect(flash).to_contain_text("The provider did not take the booking")
+    expect(flash).to_contain_text("fully booked")
+    failed = page.locator("#deliveries-table tbody tr").first
+    expect(failed).to_contain_text("Failed")
+    expect(failed.get_by_role("button", name=re.compile("^Retry delivery"))).to_be_visible()
+    expect(page.locator("#classes-table tr[data-class='BST-1002'] .seats-num")).to_have_text("16")
+    # the provider takes bookings again: the retry goes through and the seat is taken
+    page.get_by_label("It answers").select_option("accept")
+    page.get_by_role("button", name="Apply").click()
+    expect(flash).to_contain_text("Example provider now answers: accept")
+    failed.get_by_role("button", name=re.compile("^Retry delivery")).click()
+    expect(flash).to_contain_text("Delivery retried")
+    expect(page.locator("#deliveries-table tbody tr").first).to_contain_text("Delivered")
+    expect(page.locator("#classes-table tr[data-class='BST-1002'] .seats-num")).to_have_text("15")
+    # the refused booking's 502 is the one console error the browser logs, by design
+    visit.finish("trainingportal-provider-refused", allow=("status of 502",))
+
+
+def test_support_desk_corrects_and_voids_a_record(visit, server):
+    sid = new_sandbox(server)["id"]
+    records = requests.get(f"{server.url}/_sim/sandboxes/{sid}/bluedrop/learning-records", timeout=10).json()
+    record = next(r for r in records["items"] if r["matchState"] != "queued" and not r["voided"])
+    rid = record["learningRecordId"]
+    visit.open(f"/_sim/ui/{sid}/ministry")
+    page = visit.page
+    row = page.locator(f"#records-table tr[data-record='{rid}']")
+
+    row.get_by_role("button", name=f"Correct record {rid}").click()
+    dialog = page.get_by_role("dialog", name="Correct a learning record")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Field to correct").select_option("instructorNames")
+    dialog.get_by_label("New value").fill("Dana Whitfield; Omar Haddad")
+    dialog.get_by_label("Reason").fill("Provider ticket 4821: wrong instructor")
+    dialog.get_by_role("button", name="Save correction").click()
+    expect(page.locator("[data-flash]")).to_contain_text(f"Learning record {rid} corrected")
+    expect(dialog).to_be_hidden()
+    after = requests.get(f"{server.url}/_sim/sandboxes/{sid}/bluedrop/learning-records/{rid}", timeout=10).json()
+    assert after["instructorNames"] == "Dana Whitfield; Omar Haddad"
+    assert after["history"][-1]["reason"] == "Provider ticket 4821: wrong instructor"
+    row.get_by_role("button", name=f"History of record {rid}").click()
+    history = page.get_by_role("dialog", name="Record history")
+    expect(history).to_contain_text("Reason: Provider ticket 4821: wrong instructor")
+    expect(history).to_contain_text("Dana Whitfield; Omar Haddad")
+    history.get_by_role("button", name="Close").click()
+    expect(history).to_be_hidden()
+
+    row.get_by_role("button", name=f"Void record {rid}").click()
+    dialog = page.get_by_role("dialog", name="Void a learning record")
+    dialog.get_by_label("Reason").fill("Duplicate of a paper record")
+    dialog.get_by_role("button", name="Void record").click()
+    expect(page.locator("[data-flash]")).to_contain_text(f"Learning record {rid} voided")
+    expect(row).to_contain_text("Voided")
+    expect(row).to_contain_text("Duplicate of a paper record")
+    expect(row.get_by_role("button", name=re.compile("^(Correct|Void) record"))).to_have_count(0)
+    visit.finish("ministry-support-desk")
+
+
+def test_resend_a_login_email(visit, server, app):
+    sid = new_sandbox(server)["id"]
+    # a login email as GroupEnrolment sends it (put in the outbox directly: this test is about the page)
+    plat = app.extensions["trainsim"]
+    from datetime import timedelta
+
+    with plat.store.write() as db:
+        sent = plat.clock.now(sid, db) - timedelta(hours=30)
+        plat.outbox.email(db, sid, system="learning-assistant", subject_ref="CAND-1", to="grace@example.org",
+                          subject="Your Learning Assistant login details", body="Dear Grace",
+                          link_base="https://app.example.org/login", at=sent, valid_for=timedelta(hours=24))
+    visit.open(f"/_sim/ui/{sid}/learning-assistant")
+    page = visit.page
+    row = page.locator("#emails-table tbody tr").first
+    expect(row).to_contain_text("grace@example.org")
+    expect(row).to_contain_text("Expired")
+    expect(row).to_contain_text("token=" + "\u2022" * 8)  # the login token is masked
+    row.get_by_role("button", name="Resend the login email to grace@example.org").click()
+    expect(page.locator("[data-flash]")).to_contain_text("Login email re-sent")
+    expect(row).to_contain_text("Valid")
+    expect(row).to_contain_text("sent 2 times")
+    visit.finish("learning-assistant-emails")
 
 
 def test_timeline_shows_a_clients_call_live(visit, server):

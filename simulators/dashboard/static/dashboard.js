@@ -118,11 +118,31 @@
       });
       current.replaceWith(node);
       window.scrollTo(0, scrollY);
+      scheduleDue();
     }).catch(function () { /* the next poll tries again */ }).then(function () {
       refreshing = null;
       if (refreshAgain) { refreshAgain = false; setTimeout(function () { refreshView(); }, 300); }
     });
     return refreshing;
+  }
+
+  // A view may say when it changes by itself (a booking that becomes readable after its
+  // confirmation delay): re-render then, by the sandbox clock.
+  var dueTimer = null;
+
+  function scheduleDue() {
+    if (dueTimer) { clearTimeout(dueTimer); dueTimer = null; }
+    var panel = document.getElementById("clock-panel");
+    if (!panel || panel.dataset.frozen === "true") return;
+    var now = Date.parse(panel.dataset.now);
+    var next = null;
+    document.querySelectorAll("#view [data-refresh-at]").forEach(function (el) {
+      var at = Date.parse(el.dataset.refreshAt);
+      if (!isNaN(at) && at > now - 1000 && (next === null || at < next)) next = at;
+    });
+    if (next === null || isNaN(now)) return;
+    var wait = Math.min(Math.max(next - now, 0) + 400, 60000);
+    dueTimer = setTimeout(function () { refreshView(); }, wait);
   }
 
   // -- the clock -------------------------------------------------------------------------------
@@ -466,6 +486,49 @@
       document.getElementById("desk-submit").textContent = correcting ? "Save correction" : "Void record";
       dlg.showModal();
     },
+    "bd-history": function (btn) {
+      var id = btn.dataset.record;
+      var path = API + "/bluedrop/learning-records/" + enc(id) + (btn.dataset.network ? "?networkKey=" + enc(btn.dataset.network) : "");
+      return call("GET", path).then(function (a) {
+        if (!a.ok) return failed("Reading the record", a);
+        var dlg = document.getElementById("history-dialog");
+        document.getElementById("history-sub").textContent = "Learning record " + id + " \u00b7 " + (a.data.networkKey || "");
+        var list = document.getElementById("history-list");
+        list.textContent = "";
+        (a.data.history || []).forEach(function (h) {
+          var li = document.createElement("li");
+          var head = document.createElement("div");
+          head.className = "history-head";
+          var what = document.createElement("strong");
+          what.textContent = (h.action || "").replace(/^./, function (c) { return c.toUpperCase(); });
+          head.appendChild(what);
+          var meta = document.createElement("span");
+          meta.className = "muted small";
+          meta.textContent = dateOf(h.at) + " " + timeOf(h.at).slice(0, 5) + " UTC" + (h.by ? " \u00b7 by " + h.by : "") +
+            (h.matchState ? " \u00b7 " + h.matchState : "") + (h.learnerId ? " \u00b7 " + h.learnerId : "");
+          head.appendChild(meta);
+          li.appendChild(head);
+          if (h.reason) {
+            var r = document.createElement("div");
+            r.textContent = "Reason: " + h.reason;
+            li.appendChild(r);
+          }
+          if (h.changes && typeof h.changes === "object" && Object.keys(h.changes).length) {
+            var pre = document.createElement("pre");
+            pre.className = "code";
+            pre.textContent = JSON.stringify(h.changes, null, 2);
+            li.appendChild(pre);
+          }
+          list.appendChild(li);
+        });
+        if (!list.children.length) {
+          var none = document.createElement("li");
+          none.textContent = "No history recorded.";
+          list.appendChild(none);
+        }
+        dlg.showModal();
+      });
+    },
     "dialog-close": function (btn) {
       var dlg = btn.closest("dialog");
       if (dlg) dlg.close();
@@ -619,6 +682,7 @@
   });
 
   if (SID) {
+    scheduleDue();
     setInterval(poll, POLL_MS);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
   }
