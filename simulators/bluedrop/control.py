@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from ..control import control_blueprint, json_body, listing, page_args, text_arg
+from ..control import control_blueprint, json_body, listing, text_arg
+from ..control import page_args as _page_args
 from ..platform.errors import Invalid
 from .models import MATCH_STATES
 from .routes import backend
 
 control = control_blueprint("bluedrop_control", "/_sim/sandboxes/<sandbox_id>/bluedrop")
+
+
+def page_args() -> tuple[int, int]:
+    """limit/offset; an offset past any possible row is simply an empty page (and never overflows SQLite)."""
+    limit, offset = _page_args()
+    return limit, min(offset, 2**62)
 
 
 def bool_arg(name: str) -> bool | None:

@@ -385,7 +385,7 @@ class Bluedrop:
             for name in PATCHABLE[kind]:
                 if name not in raw or errs.failing(name):
                     continue
-                if raw[name] is None and name in optional:
+                if name in optional and (raw[name] is None or (isinstance(raw[name], str) and not raw[name].strip())):
                     merged.pop(name, None)
                 elif name in patch:
                     merged[name] = clean_wire(patch[name])

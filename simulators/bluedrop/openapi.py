@@ -141,7 +141,7 @@ CONTROL_PATHS: dict[str, Any] = {"schemas": CONTROL_SCHEMAS, "paths": {
 # -- the Bluedrop360 API v2 document ------------------------------------------------------------------
 
 def _str(max_length: int = 255, **kw: Any) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, **kw}
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S", **kw}
 
 
 KEYS = sorted(catalogue())

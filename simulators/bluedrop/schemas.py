@@ -42,11 +42,14 @@ class Text(Base):
                  rule: str = "", choices: tuple[str, ...] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.min, self.max, self.pattern, self.rule, self.choices = min, max, pattern, rule, choices
+        self.blank_is_absent = False  # set by opt(): an optional "" means "not given", as null does
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
         if not isinstance(value, str):
             raise self.fail("must be a string", value)
         text = value.strip()
+        if not text and self.blank_is_absent:
+            return None  # type: ignore[return-value]
         if self.min and len(text) < self.min:
             raise self.fail("must not be blank" if self.min == 1 else f"must be at least {self.min} characters",
                             value)
@@ -64,6 +67,8 @@ class Names(Text):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
         text = super()._deserialize(value, attr, data, **kw)
+        if text is None:
+            return text
         if any(not part.strip() for part in text.split(";")):
             raise self.fail("must be names separated by '; ' with no blank name", value)
         return text
@@ -205,9 +210,11 @@ class Wire(Schema):
 
 
 def opt(field: fields.Field) -> fields.Field:
-    """An optional field: absent or null both mean 'not given'."""
+    """An optional field: absent, null or (for strings) blank all mean 'not given'."""
     field.allow_none = True
     field.required = False
+    if isinstance(field, Text):
+        field.blank_is_absent = True
     return field
 
 
