@@ -539,7 +539,10 @@ class TrainingportalModel:
     def hold_seat(self, sandbox: str, request: dict[str, Any], host_url: str) -> Reservation:
         """Trainingportal's checks, then one seat held in one transaction (released if the call fails)."""
         username = request.get("username")
-        course, class_ext = request["externalCourseId"], request["externalCourseClassId"]
+        course, class_ext = request.get("externalCourseId"), request.get("externalCourseClassId")
+        for name, value in (("externalCourseId", course), ("externalCourseClassId", class_ext)):
+            if not isinstance(value, str) or not value:
+                raise sim_errors.Invalid(f"{name} is required", field=name)
         with self.store.write() as db:
             provider = self.provider_row(db, sandbox, username)
             username = provider["username"]
