@@ -143,11 +143,15 @@ def test_wrong_content_type_is_a_client_fault(la):
 
 
 def test_body_over_the_limit_is_a_client_fault(la):
-    """Decision: bodies over 1 MiB are refused before parsing."""
+    """Decision: bodies over 1 MiB are refused before parsing: HTTP 413 with a soapenv:Client Fault, whether the
+    size is declared (Content-Length) or only found while reading (chunked)."""
     big = envelope("GetEthnicities", "<pad>" + "x" * (1024 * 1024) + "</pad>")
-    code, message = _hostile(la, big)
-    assert code == "soapenv:Client"
-    assert message == f"request body is {len(big)} bytes; the limit is 1048576 bytes"
+    resp = la.raw("user", big)
+    assert resp.status_code == 413
+    assert fault_of(resp) == ("soapenv:Client", f"request body is {len(big)} bytes; the limit is 1048576 bytes")
+    chunked = la.raw("user", iter([big.encode()[i:i + 65536] for i in range(0, len(big), 65536)]))
+    assert chunked.status_code == 413
+    assert fault_of(chunked) == ("soapenv:Client", f"request body is {len(big)} bytes; the limit is 1048576 bytes")
 
 
 def test_deep_nesting_is_a_client_fault(la):

@@ -63,7 +63,7 @@ def _ns(tag: str) -> str | None:
 def check_transport(content_type: str | None, length: int | None) -> None:
     """Faults for a request the envelope reader must not even try: wrong media type, too large."""
     if length is not None and length > MAX_BODY:
-        raise SoapFault.client(f"request body is {length} bytes; the limit is {MAX_BODY} bytes")
+        raise SoapFault.client(f"request body is {length} bytes; the limit is {MAX_BODY} bytes", status=413)
     mimetype = (content_type or "").split(";", 1)[0].strip().lower()
     if mimetype not in SOAP_CONTENT_TYPES:
         raise SoapFault.client(f"Content-Type must be text/xml for SOAP 1.1, got {content_type or 'none'!r}")
@@ -72,7 +72,7 @@ def check_transport(content_type: str | None, length: int | None) -> None:
 def parse(raw: bytes) -> Request:
     """The envelope's operation, body element, multi-ref targets and token; SoapFault(Client) otherwise."""
     if len(raw) > MAX_BODY:
-        raise SoapFault.client(f"request body is {len(raw)} bytes; the limit is {MAX_BODY} bytes")
+        raise SoapFault.client(f"request body is {len(raw)} bytes; the limit is {MAX_BODY} bytes", status=413)
     if not raw.strip():
         raise SoapFault.client("request body is empty; expected a SOAP 1.1 envelope")
     try:
