@@ -36,6 +36,7 @@ VIEWS = [
     ("learning-assistant", "Learning Assistant", "learning-assistant", "Learning Assistant · e-portfolio"),
 ]
 VIEW_SLUGS = {v[0] for v in VIEWS}
+ROWS_SHOWN = 200  # per table; the card says "showing N of M" beyond that (sandboxes may hold 100k records)
 CANDIDATES_SHOWN = 40  # each is one more read (its units and outcomes); the rest are counted
 SYSTEM_LABELS = {"bluedrop": "Bluedrop", "trainingportal": "Trainingportal",
                  "learning-assistant": "Learning Assistant"}
@@ -207,8 +208,8 @@ def _overview(cp: ControlPlane, ctx: dict[str, Any]) -> list[Markup]:
 
 
 def _ministry(cp: ControlPlane, ctx: dict[str, Any]) -> list[Markup]:
-    ctx["learners"] = cp.listing("bluedrop/learners", limit=500)
-    ctx["records"] = cp.listing("bluedrop/learning-records", limit=500)
+    ctx["learners"] = cp.listing("bluedrop/learners", limit=ROWS_SHOWN)
+    ctx["records"] = cp.listing("bluedrop/learning-records", limit=ROWS_SHOWN)
     ctx["queue"] = cp.listing("bluedrop/match-queue", limit=200)
     ctx["marketplace"] = present.marketplace(cp.get("bluedrop/marketplace", limit=500))
     names = lambda: {ln.get("learnerId"): present.person(ln) for ln in ctx["learners"]}  # noqa: E731
@@ -219,8 +220,8 @@ def _ministry(cp: ControlPlane, ctx: dict[str, Any]) -> list[Markup]:
 
 def _trainingportal(cp: ControlPlane, ctx: dict[str, Any]) -> list[Markup]:
     ctx["providers"] = cp.listing("trainingportal/providers")
-    ctx["classes"] = cp.listing("trainingportal/classes", limit=500)
-    ctx["bookings"] = cp.listing("trainingportal/bookings", limit=500)
+    ctx["classes"] = cp.listing("trainingportal/classes", limit=ROWS_SHOWN)
+    ctx["bookings"] = cp.listing("trainingportal/bookings", limit=ROWS_SHOWN)
     ctx["deliveries"] = cp.listing("outbox", limit=50)
     behaviour, _ = cp.one("/_sim/example-provider/behaviour", sandbox=cp.sandbox)
     ctx["example_mode"] = behaviour.get("mode") if isinstance(behaviour, dict) else None

@@ -95,6 +95,8 @@ class Visit:
         strays = []
         for url in self.requests:
             parts = urlsplit(url)
+            if parts.scheme == "data":  # inline (the favicon): nothing leaves the page
+                continue
             if (parts.scheme, parts.hostname, parts.port) != (here.scheme, here.hostname, here.port):
                 strays.append(f"non-local request {url}")
             elif not OWN.match(parts.path) and not any(p.match(parts.path) for p in self.documented):

@@ -94,10 +94,34 @@
     return !!(active && view && view.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName));
   }
 
+  // keep keyboard focus on "the same" control across a re-render (matched by id or accessible name)
+  function focusSignature(el, container) {
+    if (!el || !container.contains(el) || el === container) return null;
+    if (el.id) return { id: el.id };
+    var name = el.getAttribute("aria-label");
+    return name ? { tag: el.tagName, name: name } : null;
+  }
+
+  function restoreFocus(container, key) {
+    if (!key) return;
+    var el = null;
+    if (key.id) el = document.getElementById(key.id);
+    else {
+      container.querySelectorAll(key.tag).forEach(function (c) {
+        if (!el && c.getAttribute("aria-label") === key.name) el = c;
+      });
+    }
+    if (el && container.contains(el)) el.focus({ preventScroll: true });
+  }
+
   function refreshView(force) {
     if (!SID) return Promise.resolve();
     if (refreshing) { refreshAgain = true; return refreshing; }
-    if (!force && busy()) { refreshAgain = true; return Promise.resolve(); }
+    if (!force && busy()) {
+      // someone is typing or a dialog is open: try again shortly instead of pulling the form away
+      setTimeout(function () { refreshView(); }, 1500);
+      return Promise.resolve();
+    }
     refreshing = fetch(location.pathname + location.search, {
       credentials: "same-origin", headers: { Accept: "text/html" }
     }).then(function (resp) {
@@ -112,12 +136,14 @@
       var open = {};
       current.querySelectorAll("details[data-key]").forEach(function (d) { open[d.dataset.key] = d.open; });
       var scrollY = window.scrollY;
+      var focusKey = focusSignature(document.activeElement, current);
       var node = document.importNode(fresh, true);
       node.querySelectorAll("details[data-key]").forEach(function (d) {
         if (Object.prototype.hasOwnProperty.call(open, d.dataset.key)) d.open = open[d.dataset.key];
       });
       current.replaceWith(node);
       window.scrollTo(0, scrollY);
+      restoreFocus(node, focusKey);
       scheduleDue();
     }).catch(function () { /* the next poll tries again */ }).then(function () {
       refreshing = null;
