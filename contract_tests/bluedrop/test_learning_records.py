@@ -136,7 +136,10 @@ def test_nobody_with_that_name_is_a_new_learner(bd):
 def test_refresher_without_full_course_is_flagged_not_rejected(bd):
     """bluedrop.md "Training status": WAH refresher with no full course → flag refresherWithoutFullCourse."""
     assert bd.post(LR, bd.record("refr", trainingStandardKey="WAH-Refr-E-B")).status_code == 204
-    assert bd.inspect("/learning-records/refr")["flags"] == ["refresherWithoutFullCourse"]
+    refr = bd.inspect("/learning-records/refr")
+    assert refr["flags"] == ["refresherWithoutFullCourse"]
+    assert refr["flagDetails"] == [{"flag": "refresherWithoutFullCourse", "message": "WAH refresher for a learner "
+                                    "with no full Working at Heights course on file"}]
     assert bd.post(LR, bd.record("full", completionDate="2017-11-21T22:38:15.000Z")).status_code == 204
     assert bd.inspect("/learning-records/refr")["flags"] == []
 
@@ -322,7 +325,9 @@ def test_wrong_method_is_405_and_unknown_path_404(bd):
                                                                                       "on /api-v2/learning-records; "
                                                                                       "allowed: POST"})
     assert r.headers["Allow"] == "POST"
-    assert bd.call("DELETE", LR + "/abc").json()["code"] in ("notFound", "methodNotAllowed")
+    r = bd.call("DELETE", LR + "/abc")
+    assert (r.status_code, r.json()) == (404, {"code": "notFound",
+                                               "message": "no such resource: DELETE /api-v2/learning-records/abc"})
     r = bd.call("GET", "/api-v2/learners")
     assert (r.status_code, r.json()) == (404, {"code": "notFound", "message": "no such resource: GET /api-v2/learners"})
 

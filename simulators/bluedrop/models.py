@@ -455,6 +455,7 @@ class Bluedrop:
             "evaluatorNames": body.get("evaluatorNames"), "learner": body.get("learner"),
             "matchState": row["match_state"], "matchedBy": row["matched_by"], "learnerId": row["learner_id"],
             "queueReason": row["queue_reason"], "flags": loads(row["flags"], []),
+            "flagDetails": [{"flag": f, "message": cms.FLAG_MESSAGES.get(f, f)} for f in loads(row["flags"], [])],
             "voided": bool(row["voided"]), "voidReason": row["void_reason"],
             "receivedAt": row["received_at"], "updatedAt": row["updated_at"],
         }
@@ -483,7 +484,7 @@ class Bluedrop:
             total = db.execute(f"SELECT count(*) FROM bluedrop_records WHERE {clause}", args).fetchone()[0]
             rows = list(db.query(f"SELECT * FROM bluedrop_records WHERE {clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
                                  [*args, limit, offset]))
-            return [self.record_view(db, r, detail=queue_only) for r in rows], total
+            return [self.record_view(db, r) for r in rows], total
 
     def get_record(self, sandbox: str, record_id: str, network_key: str | None = None) -> dict[str, Any]:
         with self.store.read() as db:
