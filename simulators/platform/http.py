@@ -88,9 +88,10 @@ def record_journal(response: Response) -> Response:
     except Exception:  # noqa: BLE001
         body = ""
     started = g.get("sim_started", time.perf_counter())
-    secrets = call["secrets"] + plat.sandboxes.secrets_of(call["sandbox"])
+    now, sandbox_secrets = plat.sandboxes.clock_and_secrets(call["sandbox"])
+    secrets = call["secrets"] + sandbox_secrets
     plat.journal.record(
-        call["sandbox"], at=iso(plat.clock.now(call["sandbox"])), wall=iso(utcnow()), system=call["system"],
+        call["sandbox"], at=iso(now), wall=iso(utcnow()), system=call["system"],
         operation=call["operation"], method=request.method, path=request.path, status=response.status_code,
         duration_ms=(time.perf_counter() - started) * 1000, request=_request_record(),
         response={"headers": {"Content-Type": response.headers.get("Content-Type", "")}, "body": body},

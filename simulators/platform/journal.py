@@ -41,14 +41,33 @@ _PATTERNS = [
 ]
 
 
-def mask(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+# every pattern above needs one of these words (case-insensitive); text without any skips the regexes
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization")
+
+
+def _ordered(secrets: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True))
+
+
+def _unmasked(m: re.Match[str]) -> str:
+    return m.group(1) + (MASK if m.group(2) else "") + m.group(3)
+
+
+def _mask_ordered(text: str, ordered: tuple[str, ...]) -> str:
     if not text:
         return text
-    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(value, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + (MASK if m.group(2) else "") + m.group(3), text)
+    for value in ordered:
+        if value in text:
+            text = text.replace(value, MASK)
+    low = text.lower()
+    if any(word in low for word in _SECRET_WORDS):
+        for pattern in _PATTERNS:
+            text = pattern.sub(_unmasked, text)
     return text
+
+
+def mask(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    return _mask_ordered(text, _ordered(secrets))
 
 
 _SECRET_KEY = re.compile(r"^" + _SECRET_NAME + r"$", re.I)
@@ -56,13 +75,17 @@ _SECRET_KEY = re.compile(r"^" + _SECRET_NAME + r"$", re.I)
 
 def mask_value(value: Any, secrets: list[str] | tuple[str, ...] = ()) -> Any:
     """Mask every string in a request/response record; a dict key that names a secret hides its value."""
+    return _mask_tree(value, _ordered(secrets))
+
+
+def _mask_tree(value: Any, ordered: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return mask(_clip(value), secrets)
+        return _mask_ordered(_clip(value), ordered)
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and _SECRET_KEY.match(k) and v else mask_value(v, secrets))
+        return {k: (MASK if isinstance(k, str) and v and _SECRET_KEY.match(k) else _mask_tree(v, ordered))
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_value(v, secrets) for v in value]
+        return [_mask_tree(v, ordered) for v in value]
     return value
 
 
