@@ -218,7 +218,7 @@ def test_expansion_bombs_deep_nesting_and_huge_bodies_keep_memory_bounded(target
 
 
 ENCODINGS = {
-    "latin-1 bytes declared UTF-8": ('<?xml version="1.0" encoding="UTF-8"?>'.encode()
+    "latin-1 bytes declared UTF-8": (b'<?xml version="1.0" encoding="UTF-8"?>'
                                      + envelope("Authenticate", "<szUsername>Bj\xf8rn</szUsername>"
                                                 "<szPassword>x</szPassword>").split(b"?>", 1)[1]
                                      .replace(b"Bj\xc3\xb8rn", b"Bj\xf8rn")),
