@@ -10,7 +10,7 @@ import string
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from ..platform.http import add_secret, begin, platform
 from . import soap
@@ -67,7 +67,20 @@ def endpoint(service: str) -> Response:
     try:
         return _call(service)
     except SoapFault as fault:
+        if fault.status == 413:
+            _drain()
         return fault_response(fault)
+
+
+def _drain() -> None:
+    """Read (and drop) an oversized body the app would still accept, so that the client, still sending,
+    gets the Fault instead of a reset connection. Bodies over the app's own cap are not waited for."""
+    length = request.content_length
+    if length is None or length > (current_app.config.get("MAX_CONTENT_LENGTH") or 0):
+        return
+    stream = request.stream
+    while stream.read(65536):
+        pass
 
 
 def _call(service: str) -> Response:
