@@ -214,3 +214,23 @@ def test_operation_namespace(la):
     assert first.find("ID").get(f"{xsi}type") == "xsd:string"
     assert (first.findtext("ID"), first.findtext("Description")) == (
         "31", "English / Welsh / Scottish / Northern Irish / British")
+
+
+@pytest.mark.control_plane
+@pytest.mark.mutating
+def test_snapshot_restore_keeps_the_session_and_reset_ends_it(la, sandbox):
+    """Control plane "Snapshots" (decision): tokens are sessions, not state; a reset logs clients out."""
+    from .helpers import enrol, learner, reference
+
+    la.authenticate()
+    ref = reference(la)
+    sandbox.snapshot("before")
+    created = enrol(la, learner(ref))
+    assert created.Success is True
+    sandbox.restore("before")
+    uuids = {c.CandidateUUID for c in la.call("user", "GetCandidates", "", True, True, True)}
+    assert created.CandidateUUID not in uuids and len(uuids) == 6
+    sandbox.reset()
+    with pytest.raises(zeep.exceptions.Fault) as info:
+        la.call("user", "GetEthnicities")
+    assert info.value.message == AUTH_FAILED

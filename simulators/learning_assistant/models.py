@@ -39,8 +39,9 @@ TRAINERS = Table("la_trainers", {"trainer_uuid": str, "seq": int, "forename": st
                                  "is_assessor": int, "is_verifier": int}, pk=("trainer_uuid",), indexes=(("seq",),))
 COMPANIES = Table("la_companies", {"company_uuid": str, "seq": int, "name": str, "postcode": str},
                   pk=("company_uuid",), indexes=(("seq",),))
+# sessions, not sandbox state: restoring a snapshot does not log clients out (a reset still does)
 TOKENS = Table("la_tokens", {"token_id": str, "token_uuid": str, "created_at": str, "last_used": str},
-               pk=("token_id",), unique=(("token_uuid",),), indexes=(("last_used",),))
+               pk=("token_id",), unique=(("token_uuid",),), indexes=(("last_used",),), state=False)
 CANDIDATES = Table("la_candidates", {
     "candidate_uuid": str, "seq": int, "course_uuid": str, "source_uuid": str, "uln": str, "forename": str,
     "surname": str, "start_date": str, "planned_end_date": str, "is_test": int, "units": str, "record": str,
