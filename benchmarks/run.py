@@ -198,7 +198,9 @@ def _verdict(name: str, r: dict[str, Any], base: dict[str, Any]) -> str:
 
 def report(res: dict[str, Any], args: argparse.Namespace) -> str:
     base = res["baselines"]
-    lines = [f"generator: {res['generator']}, {args.connections} connections, {args.seconds} s x "
+    lines = [f"load average (1 min) at start / end: {res['load'][0]:.2f} / {res['load'][1]:.2f} on "
+             f"{os.cpu_count()} CPUs (other work on the machine skews absolute figures; ratios less so)",
+             f"generator: {res['generator']}, {args.connections} connections, {args.seconds} s x "
              f"{args.rounds} round(s), median; server: trainsim serve (gunicorn gthread, {servers.WORKERS} "
              f"workers x {servers.THREADS} threads)", ""]
     lines += ["| workload | req/s | × bare | p50 ms | p99 ms | errors | peak RSS MB | target |",
@@ -267,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     res: dict[str, Any] = {"generator": generator, "args": vars(args), "when": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                                              time.gmtime())}
     started = time.perf_counter()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="trainsim-bench-") as tmpdir:
         tmp = Path(tmpdir)
         log(f"benchmarks in {tmp} with {generator}")
@@ -285,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_scale:
             res["scale"] = run_scale(args, tmp)
     res["elapsed_s"] = time.perf_counter() - started
+    res["load"] = (load_start, os.getloadavg()[0])
     text = report(res, args)
     print(text)
     print(f"\n(run took {res['elapsed_s']:.0f} s; python -m benchmarks {' '.join(argv or sys.argv[1:])})")
