@@ -246,13 +246,14 @@ def test_each_rule_answers_400_invalid_naming_field_rule_and_value(bd, mutate, e
 
 def test_every_failing_field_in_one_answer(bd):
     """bluedrop.md: 400 invalid lists every failing field, not just the first."""
-    body = bd.record(learningRecordId=7, completionDate="yesterday",
+    body = bd.record(learningRecordId=7, completionDate="yesterday", trainingStandardKey="WAH-NOPE",
                      learner={"birthYear": 19850, "homePhone": "123",
                               "address": {"postal-code": "ABC", "region": "ON", "country-name": "Canada"}})
     r = bd.post(LR, body)
     assert r.status_code == 400
     assert [e["key"] for e in r.json()["errors"]] == [
-        "learningRecordId", "completionDate", "learner.birthYear", "learner.homePhone", "learner.address.postal-code"]
+        "learningRecordId", "trainingStandardKey", "completionDate", "learner.birthYear", "learner.homePhone",
+        "learner.address.postal-code"]
 
 
 def test_networkkey_of_another_network_is_403(demo):

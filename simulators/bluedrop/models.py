@@ -122,6 +122,12 @@ class Errors:
         if key not in self.keys():
             self.pairs.append((key, message))
 
+    def in_body_order(self, kind: str) -> Errors:
+        """Order the failing fields as the body's fields are declared (stable within a field)."""
+        names = list(SCHEMAS[kind]().fields)
+        self.pairs.sort(key=lambda pair: names.index(pair[0].split(".")[0]) if pair[0].split(".")[0] in names else -1)
+        return self
+
     def raise_if_any(self) -> None:
         if self.pairs:
             raise Invalid(field_errors(self.pairs))
@@ -248,7 +254,7 @@ def validate(kind: str, raw: dict[str, Any], now: datetime, *, partial: tuple[st
         class_offering_rules(data, errs)
     else:
         online_offering_rules(data, errs)
-    return data, errs
+    return data, errs.in_body_order(kind)
 
 
 def first_start(kind: str, clean: dict[str, Any]) -> str | None:
@@ -392,7 +398,7 @@ class Bluedrop:
             data, merged_errs = validate(kind, merged, self.now(sandbox, db))
             for key, message in merged_errs.pairs:
                 errs.add(key, message)
-            errs.raise_if_any()
+            errs.in_body_order(kind).raise_if_any()
             clean = clean_wire(data)
             clean.pop("networkKey", None)
             db.execute("UPDATE bluedrop_offerings SET data = ?, first_start = ?, updated_at = ? WHERE sandbox = ? "
