@@ -361,11 +361,21 @@
 
   var polling = false;
   var failures = 0;
+  var warnedGone = false;
 
   function poll() {
     if (polling || !SID || document.hidden) return;
     polling = true;
-    var clockDone = call("GET", API + "/clock").then(function (a) { if (a.ok) showClock(a.data); return a.ok; });
+    var clockDone = call("GET", API + "/clock").then(function (a) {
+      if (a.ok) showClock(a.data);
+      else if ((a.status === 404 || a.status === 401) && !warnedGone) {
+        warnedGone = true;
+        flash("warn", a.status === 404 ? "This sandbox is gone" : "The admin token is needed again",
+          [a.status === 404 ? "Sandbox " + SID + " was deleted or reset away; choose another one above."
+                            : "Reload the page to sign in with the server's SIM_ADMIN_TOKEN."]);
+      }
+      return a.ok;
+    });
     var journalDone = list ? call("GET", API + "/journal?afterId=" + lastId + "&limit=200").then(function (a) {
       if (!a.ok || !a.data) return a.ok;
       var items = a.data.items || [];
