@@ -117,3 +117,31 @@ def test_api_document_is_served(sim):
         "204", "400", "401", "403", "405", "409", "413", "415", "500"}
     control = requests.get(f"{sim.url}/_sim/openapi.json", timeout=10).json()
     assert "/_sim/sandboxes/{id}/bluedrop/match-queue" in control["paths"]
+
+
+@pytest.mark.mutating
+def test_concurrent_records_for_one_person_make_one_learner(sim, empty_sandbox):
+    """bluedrop.md matching; architecture: a write lands whole (2 worker processes with --spawn-server)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bd = Bluedrop(sim, empty_sandbox)
+    bodies = [bd.record(f"c-{i}") for i in range(12)] + [bd.record("c-0")]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda b: bd.post("/api-v2/learning-records", b).status_code, bodies))
+    assert statuses == [204] * 13
+    assert bd.inspect("/learners")["total"] == 1
+    states = sorted(r["matchState"] for r in bd.inspect("/learning-records")["items"])
+    assert states == ["matched"] * 11 + ["newLearner"]
+
+
+@pytest.mark.mutating
+def test_snapshot_restore_covers_bluedrop_state(sim, empty_sandbox):
+    """control-plane.md Snapshots: a snapshot holds the whole sandbox state."""
+    bd = Bluedrop(sim, empty_sandbox)
+    assert bd.post("/api-v2/class-offerings", bd.class_offering("s")).status_code == 204
+    assert requests.post(bd.control + "/snapshots", json={"name": "one"}, timeout=10).status_code == 201
+    assert bd.post("/api-v2/learning-records", bd.record("after")).status_code == 204
+    assert bd.delete("/api-v2/class-offerings/s").status_code == 204
+    assert requests.post(bd.control + "/snapshots/one/restore", timeout=10).status_code == 200
+    assert bd.inspect("/learning-records")["total"] == 0 and bd.inspect("/learners")["total"] == 0
+    assert bd.inspect("/class-offerings", deleted="false")["total"] == 1
