@@ -16,7 +16,7 @@ def test_credentials_shape_and_authorization_header(sandbox, empty_sandbox):
     networks = sandbox["credentials"]["bluedrop"]["networks"]
     assert len(networks) == 2 and len(empty_sandbox["credentials"]["bluedrop"]["networks"]) == 1
     for n in networks:
-        assert set(n) >= {"networkKey", "apiKey", "apiSecret", "authorization"}
+        assert set(n) == {"networkKey", "apiKey", "apiSecret", "authorization"}
         assert n["networkKey"].startswith("pro-")
         assert n["authorization"] == (f"bln type=api,version=1,entity=network,key={n['apiKey']},"
                                       f"secret={n['apiSecret']}")

@@ -136,7 +136,7 @@ def _insert_offering(db: sqlite_utils.Database, sandbox: str, kind: str, network
 
 
 def _credentials(plat: Any, db: sqlite_utils.Database, sandbox: str) -> dict[str, Any]:
-    return {"networks": [{"networkKey": c.data.get("networkKey"), "name": c.data.get("name"), "apiKey": c.key,
+    return {"networks": [{"networkKey": c.data.get("networkKey"), "apiKey": c.key,
                           "apiSecret": c.secret, "authorization": authorization(c.key, c.secret)}
                          for c in plat.sandboxes.credentials_of(db, sandbox, SYSTEM_NAME)]}
 
