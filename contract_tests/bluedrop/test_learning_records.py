@@ -176,6 +176,9 @@ def test_support_voids_and_corrects_with_history(bd):
     assert corrected["history"][-1]["changes"] == {
         "trainingStandardKey": {"from": "WAH-Refr-E-I", "to": "WAH-E-I"},
         "learner.homePhone": {"from": "4165550199", "to": "4165550777"}}
+    dotted = bd.act("/learning-records/refr/correct", {"fields": {"learner.address.locality": "North York"},
+                                                       "reason": "typo"})
+    assert dotted["learner"]["address"]["locality"] == "North York"
     r = bd.act("/learning-records/refr/correct", {"fields": {"learner": {"birthYear": 1800}}, "reason": "x"},
                expect=400)
     assert r["field"] == "fields.learner.birthYear"

@@ -539,7 +539,7 @@ class Bluedrop:
                 raise sim.Conflict(f"learning record {record_id!r} is voided and cannot be corrected",
                                    field="learningRecordId")
             before = loads(row["body"], {})
-            merged = deep_merge(before, changes)
+            merged = deep_merge(before, expand_dotted(changes))
             data, errs = validate("learningRecord", merged, self.now(sandbox, db))
             if errs.pairs:
                 raise sim.Invalid("corrected record fails validation: " + "; ".join(f"{k}: {m}" for k, m in errs.pairs),
@@ -706,6 +706,20 @@ def marketplace_item(row: dict[str, Any]) -> dict[str, Any]:
     else:
         item.update({"courseDuration": data.get("courseDuration"), "availability": "Available online"})
     return item
+
+
+def expand_dotted(changes: dict[str, Any]) -> dict[str, Any]:
+    """``{"learner.address.postal-code": v}`` → ``{"learner": {"address": {"postal-code": v}}}`` (both forms work)."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        parts = str(key).split(".")
+        target = out
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                target[part] = {}
+            target = target[part]
+        target[parts[-1]] = expand_dotted(value) if isinstance(value, dict) else value
+    return out
 
 
 def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
