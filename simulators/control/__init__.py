@@ -16,6 +16,7 @@ from ..platform.errors import Invalid, NotFound, SimError, Unauthorized
 from ..platform.http import enforce_body_limit, platform
 
 BODY_LIMIT = 1024 * 1024
+MAX_OFFSET = 2**53
 ADMIN_COOKIE = "trainsim_admin"
 
 
@@ -115,6 +116,8 @@ def page_args() -> tuple[int, int]:
         if value < 0 or (top is not None and not 1 <= value <= top):
             raise Invalid(f"{name} must be {'from 1 to ' + str(top) if top else 'at least 0'}, got {value}",
                           field=name)
+        if value > MAX_OFFSET:  # SQLite integers are 64-bit: a larger offset would be a 500
+            raise Invalid(f"{name} must be at most {MAX_OFFSET}, got {value}", field=name)
         out.append(value)
     return out[0], out[1]
 

@@ -13,7 +13,7 @@ from .. import __version__
 ERROR = {"$ref": "#/components/schemas/Error"}
 SID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}]
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**53}}]
 
 
 def ref(name: str) -> dict[str, str]:

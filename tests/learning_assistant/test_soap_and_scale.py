@@ -134,3 +134,12 @@ def test_enrolment_and_lookups_stay_flat_at_scale(scaled):
             "EXPLAIN QUERY PLAN SELECT candidate_uuid FROM la_candidates WHERE sandbox = ? AND source_uuid = ? "
             "AND course_uuid = ? ORDER BY seq LIMIT 1", [sandbox, "x", "y"]).fetchall())
     assert "USING INDEX" in plan
+
+
+def test_a_huge_offset_is_a_400_not_a_500():
+    """simulators.control.page_args bounds offset (SQLite integers are 64-bit)."""
+    app = create_app({"DATABASE": ":memory:"})
+    resp = app.test_client().get("/_sim/sandboxes/demo/learning-assistant/candidates?offset=" + "9" * 30)
+    assert resp.status_code == 400
+    assert resp.json == {"code": "invalid", "message": f"offset must be at most {2**53}, got {'9' * 30}",
+                         "field": "offset"}
