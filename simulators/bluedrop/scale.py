@@ -71,18 +71,24 @@ def scale(platform: Any, sandbox: str, factor: float = 1.0, progress: Any = None
             contacts = json.dumps({"emails": [email], "phones": [phone], "postals": []})
             learners.append((sandbox, learner_id, learner_seq, first, last, year,
                              f"{norm[first]}|{norm[last]}|{year}", contacts, stamp, network, record_id))
+            person_hashed = json.dumps(person, sort_keys=True, ensure_ascii=False)
+            person_stored = json.dumps(person, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
             for std, when in courses:
                 completion = _iso(when)
-                body = {"completionDate": completion, "instructorNames": "Scale Instructor",
-                        "learner": person, "learningRecordId": f"scale-{record_seq:07d}", "networkKey": network,
-                        "trainingStandardKey": std}
-                text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+                rid = f"scale-{record_seq:07d}"
+                # the exact text json.dumps(body, sort_keys=True) gives (models.body_hash), built without it
+                hashed = (f'{{"completionDate": "{completion}", "instructorNames": "Scale Instructor", "learner": '
+                          f'{person_hashed}, "learningRecordId": "{rid}", "networkKey": "{network}", '
+                          f'"trainingStandardKey": "{std}"}}')
+                text = (f'{{"completionDate":"{completion}","instructorNames":"Scale Instructor","learner":'
+                        f'{person_stored},"learningRecordId":"{rid}","networkKey":"{network}",'
+                        f'"trainingStandardKey":"{std}"}}')
                 state = "newLearner" if std == key else "matched"
                 history = (f'[{{"at":"{stamp}","action":"received","by":"{network}","matchState":"{state}",'
                            f'"learnerId":"{learner_id}"}}]')
-                records.append((sandbox, network, body["learningRecordId"], record_seq, text,
-                                hashlib.sha256(text.encode()).hexdigest(), std, completion, learner_id, state, "cms",
-                                None, "[]", "[]", 0, None, history, stamp, stamp))
+                records.append((sandbox, network, rid, record_seq, text, hashlib.sha256(hashed.encode()).hexdigest(),
+                                std, completion, learner_id, state, "cms", None, "[]", "[]", 0, None, history,
+                                stamp, stamp))
                 record_seq += 1
                 made += 1
             learner_seq += 1

@@ -119,13 +119,20 @@ def test_scale_inserts_in_bulk_and_matching_stays_indexed(app):
                           "ORDER BY seq", [sb, "x"]).fetchall()
         assert "name_key" in str(plan) and "SCAN" not in str(plan)
         sample = db.execute("SELECT body FROM bluedrop_records WHERE sandbox = ? LIMIT 1", [sb]).fetchone()[0]
+    creds = plat.sandboxes.get(sb)["credentials"]["bluedrop"]["networks"]
+    client = app.test_client()
+    # a scaled record sent again as it is: an identical retry (its stored hash is the API's own)
+    again = json.loads(sample)
+    cred = [c for c in creds if c["networkKey"] == again["networkKey"]][0]
+    r = client.post("/api-v2/learning-records", json=again, headers={"Authorization": cred["authorization"]})
+    assert r.status_code == 204, r.get_data(as_text=True)
     # a record for a scaled learner, sent again with their contact, matches them
     body = json.loads(sample)
     body["learningRecordId"] = "after-scale"
-    creds = plat.sandboxes.get(sb)["credentials"]["bluedrop"]["networks"][0]
-    body["networkKey"] = creds["networkKey"]
-    client = app.test_client()
-    r = client.post("/api-v2/learning-records", json=body, headers={"Authorization": creds["authorization"]})
+    body["networkKey"] = creds[0]["networkKey"]
+    r = client.post("/api-v2/learning-records", json=body, headers={"Authorization": creds[0]["authorization"]})
     assert r.status_code == 204, r.get_data(as_text=True)
     rec = client.get(f"/_sim/sandboxes/{sb}/bluedrop/learning-records/after-scale").get_json()
     assert rec["matchState"] == "matched"
+    total = client.get(f"/_sim/sandboxes/{sb}/bluedrop/learning-records?limit=1").get_json()["total"]
+    assert total == counts["learningRecords"] + 1
