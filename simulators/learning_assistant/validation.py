@@ -288,6 +288,9 @@ def _check_dates(record: dict[str, Any], course: dict[str, Any], out: Checked) -
         parsed[fld] = parse_date(value)
         if parsed[fld] is None:
             out.add("INVALID", fld, f"{fld} must be a date as yyyy-mm-dd, got {value!r}")
+        elif not 1900 <= parsed[fld].year <= 2199:
+            parsed[fld] = None
+            out.add("INVALID", fld, f"{fld} must be between 1900-01-01 and 2199-12-31, got {value!r}")
     born, start, end = parsed["BirthDate"], parsed["Course.StartDate"], parsed["Course.PlannedEndDate"]
     if start and end and end <= start:
         out.add("INVALID", "Course.PlannedEndDate", f"Course.PlannedEndDate {end.isoformat()} must be after "

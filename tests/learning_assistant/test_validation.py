@@ -184,6 +184,9 @@ def test_dates_order_and_age():
         ("INVALID", "BirthDate", "the learner must be at least 15 on Course.StartDate 2026-09-01; BirthDate "
                                  "2011-09-02 makes them 14")]
     assert issues({"BirthDate": "2011-09-01"})[0] == []
+    assert issues(course={"StartDate": "9999-12-31", "PlannedEndDate": None})[0] == [
+        ("INVALID", "Course.StartDate", "Course.StartDate must be between 1900-01-01 and 2199-12-31, got "
+                                        "'9999-12-31'")]
 
 
 def test_lengths():
