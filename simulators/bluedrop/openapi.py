@@ -175,7 +175,9 @@ API_SCHEMAS: dict[str, Any] = {
     "LearningRecord": {"type": "object", "required": ["learningRecordId", "networkKey", "trainingStandardKey",
                                                       "completionDate", "instructorNames", "learner"],
                        "properties": {
-                           "learningRecordId": _str(100), "networkKey": _str(100, example="pro-34616"),
+                           "learningRecordId": _str(100),
+                           "networkKey": _str(100, example="pro-10001",
+                                              description="the caller's own network (403 otherwise)"),
                            "trainingStandardKey": {"type": "string", "enum": KEYS},
                            "completionDate": DATETIME, "externalClassId": {**_str(100), "nullable": True},
                            "instructorNames": _str(2000, example="Jane Doe; John Roe"),
@@ -184,8 +186,9 @@ API_SCHEMAS: dict[str, Any] = {
     "Event": {"type": "object", "required": ["start", "end"],
               "properties": {"start": DATETIME, "end": DATETIME}},
 }
+NETWORK_KEY = _str(100, example="pro-10001", description="the caller's own network (403 otherwise)")
 _CLASS_PROPS = {
-    "offeringId": _str(100), "networkKey": _str(100), "trainingStandardKey": {"type": "string", "enum": [
+    "offeringId": _str(100), "networkKey": NETWORK_KEY, "trainingStandardKey": {"type": "string", "enum": [
         k for k, v in catalogue().items() if v["classOffering"]]},
     "deliveryMethod": {"type": "string", "enum": list(DELIVERY_METHODS)}, "courseName": _str(255),
     "seatsRemaining": {"type": "integer", "minimum": 0, "maximum": 100_000},
@@ -195,7 +198,7 @@ _CLASS_PROPS = {
     "externalRegistrationUrl": URL, "virtualClassUrl": {**URL, "nullable": True},
 }
 _ONLINE_PROPS = {
-    "offeringId": _str(100), "networkKey": _str(100),
+    "offeringId": _str(100), "networkKey": NETWORK_KEY,
     "trainingStandardKey": {"type": "string", "enum": [k for k, v in catalogue().items() if v["onlineOffering"]]},
     "courseName": _str(255), "price": MONEY,
     "courseDuration": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 100, "example": 2.5},
@@ -222,8 +225,12 @@ def _error(description: str) -> dict[str, Any]:
         "$ref": "#/components/schemas/Error"}}}}
 
 
-def _operation(op_id: str, summary: str, *, body: str | None, extra: tuple[int, ...]) -> dict[str, Any]:
+def _operation(op_id: str, summary: str, *, body: str | None, extra: tuple[int, ...],
+               links: tuple[str, ...] = ()) -> dict[str, Any]:
     responses: dict[str, Any] = {"204": {"description": "done (empty body)"}}
+    if links:  # a created offering can then be patched and deleted (stateful fuzzing follows these)
+        responses["204"]["links"] = {name: {"operationId": name, "parameters": {
+            "offeringId": "$request.body#/offeringId"}} for name in links}
     texts = {400: "invalid (every failing field) or general", 401: "unauthorized", 403: "forbidden",
              404: "notFound", 405: "wrong method", 409: "general (conflict)", 413: "body over 1 MiB",
              415: "not JSON", 500: "internal"}
@@ -253,7 +260,7 @@ API_DOCUMENT: dict[str, Any] = {
             body="LearningRecord", extra=(409, 413, 415))},
         "/api-v2/class-offerings": {"post": _operation(
             "createClassOffering", "Add a class offering to the MLTSD Marketplace", body="ClassOffering",
-            extra=(409, 413, 415))},
+            extra=(409, 413, 415), links=("updateClassOffering", "deleteClassOffering"))},
         "/api-v2/class-offerings/{offeringId}": {
             "parameters": [OFFERING_ID],
             "patch": _operation("updateClassOffering", "Patch a class offering", body="ClassOfferingPatch",
@@ -262,7 +269,7 @@ API_DOCUMENT: dict[str, Any] = {
                        "parameters": [DELETE_NETWORK]}},
         "/api-v2/online-offerings": {"post": _operation(
             "createOnlineOffering", "Add an online offering to the MLTSD Marketplace", body="OnlineOffering",
-            extra=(409, 413, 415))},
+            extra=(409, 413, 415), links=("updateOnlineOffering", "deleteOnlineOffering"))},
         "/api-v2/online-offerings/{offeringId}": {
             "parameters": [OFFERING_ID],
             "patch": _operation("updateOnlineOffering", "Patch an online offering", body="OnlineOfferingPatch",
