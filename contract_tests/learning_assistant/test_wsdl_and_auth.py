@@ -234,3 +234,15 @@ def test_snapshot_restore_keeps_the_session_and_reset_ends_it(la, sandbox):
     with pytest.raises(zeep.exceptions.Fault) as info:
         la.call("user", "GetEthnicities")
     assert info.value.message == AUTH_FAILED
+
+
+@pytest.mark.control_plane
+def test_journal_keeps_failed_logins_of_known_users_but_not_tokenless_calls(la, sandbox):
+    """Control plane "Journal": a call is journaled once its sandbox is known (from the username or the
+    token); a call with no valid token names no sandbox and is not journaled."""
+    la.password = "wrong"
+    assert la.authenticate() == "NO"
+    la.raw("user", envelope("GetEthnicities"))
+    entries = sandbox.journal.entries(system="learning-assistant")
+    assert [(e["operation"], e["status"]) for e in entries] == [("learning-assistant.Authenticate", 200)]
+    assert "<szPassword>wrong</szPassword>" not in entries[0]["request"]["body"]  # even a wrong one is masked
