@@ -32,6 +32,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests skipped: {CHROMIUM} not found", allow_module_level=True)
 
 from simulators.app import create_app  # noqa: E402
+from simulators.dashboard import present  # noqa: E402
 from simulators.server import InProcessServer  # noqa: E402
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -199,6 +200,7 @@ def test_clock_advance_moves_auto_progress(visit, server):
     switch.check()
     expect(page.locator("[data-flash]")).to_contain_text("Auto-progress on")
     expect(page.get_by_role("switch", name="Auto-progress")).to_be_checked()
+    expect(page.locator("#auto-progress-help")).to_contain_text("Auto-progress is on")  # re-rendered
 
     def shown() -> dict[str, int]:
         return page.eval_on_selector_all(
@@ -210,6 +212,8 @@ def test_clock_advance_moves_auto_progress(visit, server):
     page.get_by_role("button", name="Advance the sandbox clock by 1 month (30 days)").click()
     expect(page.locator("[data-flash]")).to_contain_text("Clock advanced +1 month")
     expect(page.locator("#clock-time")).not_to_have_attribute("datetime", clock_before)
+    clock = requests.get(f"{server.url}/_sim/sandboxes/{sid}/clock", timeout=10).json()
+    expect(page.locator(".view-sub")).to_contain_text(f"as of {present.day(clock['now'])}")  # re-rendered
     page.wait_for_function(
         "before => [...document.querySelectorAll('details.candidate')].some("
         "d => +d.querySelector('.pct').dataset.percent > before[d.dataset.candidate])", arg=before)
@@ -218,7 +222,6 @@ def test_clock_advance_moves_auto_progress(visit, server):
     # what the page shows is what the control plane answers
     api = requests.get(f"{server.url}/_sim/sandboxes/{sid}/learning-assistant/candidates", timeout=10).json()
     assert after == {c["candidateUUID"]: c["percentComplete"] for c in api["items"]}
-    clock = requests.get(f"{server.url}/_sim/sandboxes/{sid}/clock", timeout=10).json()
     assert clock["offsetSeconds"] >= 30 * 86400 - 5
     moved = next(c for c in before if after[c] > before[c])
     candidate = page.locator(f"details.candidate[data-candidate='{moved}']")
