@@ -112,8 +112,6 @@ def seed_scale(db_path: str, sandbox_id: str = "scale", factor: float = 1.0, str
                     system.scale(plat, sandbox_id, factor)
                 timings[system.name] = time.perf_counter() - t0
                 bar.finish_step()
-        with store.write() as db:
-            db.execute("ANALYZE")
         summary = {"sandbox": sandbox_id, "factor": factor, "seconds": timings, "without_scale": missing}
         out.write(f"trainsim seed: sandbox {sandbox_id!r} filled in {db_path} "
                   f"({', '.join(f'{k} {v:.1f} s' for k, v in timings.items()) or 'no system offers scale'})"

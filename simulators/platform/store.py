@@ -17,8 +17,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.utils import dedupe_keys
 
 SCHEMA_VERSION = 1
+
+
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database, except that ``query()`` runs a plain SELECT without the savepoint it wraps
+    every statement in (there to roll back a statement that turns out to write; a SELECT cannot): one
+    round trip per read instead of three. Anything else goes through sqlite-utils unchanged."""
+
+    def query(self, sql: str, params: Any = None) -> Iterator[dict[str, Any]]:  # type: ignore[override]
+        if self._tracer is None and sql.lstrip()[:7].upper() in ("SELECT ", "SELECT\n", "SELECT\t"):
+            cursor = self.conn.execute(sql, params if params is not None else ())
+            keys = dedupe_keys(d[0] for d in cursor.description)
+            return (dict(zip(keys, row, strict=True)) for row in cursor)
+        return super().query(sql, params)
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,7 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = OFF")
-        self.db = sqlite_utils.Database(conn)
+        self.db = _Database(conn)
         self.tables: dict[str, Table] = {}
 
     # -- transactions -----------------------------------------------------------------------------
