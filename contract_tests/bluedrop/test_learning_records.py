@@ -322,6 +322,17 @@ def test_body_over_one_mib_is_413(bd):
                                                        "(1 MiB)"}
 
 
+def test_oversized_body_is_413_before_authentication_and_when_chunked(bd):
+    """bluedrop.md: 413 body over 1 MiB (a declared size is refused at once, even without credentials)."""
+    big = '{"x": "' + "a" * (1024 * 1024) + '"}'
+    r = bd.call("POST", LR, data=big, headers={"Content-Type": "application/json"}, auth=None)
+    assert (r.status_code, r.json()["code"]) == (413, "tooLarge")
+    chunks = iter([big[i:i + 65536].encode() for i in range(0, len(big), 65536)])
+    r = bd.call("POST", LR, data=chunks, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json() == {"code": "tooLarge", "message": "request body is over the 1048576 byte (1 MiB) limit"}
+
+
 def test_wrong_method_is_405_and_unknown_path_404(bd):
     """bluedrop.md: there is no GET, PATCH or DELETE for learning records; 405 in the same body form."""
     r = bd.call("GET", LR)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..platform.http import begin, platform
+from ..platform.http import begin, enforce_body_limit, platform
 from .errors import (
     BluedropError,
     Internal,
@@ -26,6 +26,12 @@ from .models import Bluedrop
 BODY_LIMIT = 1024 * 1024
 
 api = Blueprint("bluedrop_api", __name__, url_prefix="/api-v2")
+
+
+@api.before_request
+def _body_cap() -> None:
+    """A body over 1 MiB is refused (413) at once, before authentication or anything reads it."""
+    enforce_body_limit(BODY_LIMIT)
 
 
 def backend() -> Bluedrop:
@@ -123,7 +129,9 @@ def http_error(status: int, description: str) -> Response:
     if status == 404:
         return render(NotFound(f"no such resource: {where}"))
     if status == 413:
-        return render(TooLarge(f"request body is over the {BODY_LIMIT} byte (1 MiB) limit"))
+        size = request.content_length
+        return render(TooLarge(f"request body is {size} bytes; the limit is {BODY_LIMIT} bytes (1 MiB)" if size else
+                               f"request body is over the {BODY_LIMIT} byte (1 MiB) limit"))
     if status == 415:
         return render(UnsupportedMediaType("Content-Type must be application/json"))
     if status >= 500:
