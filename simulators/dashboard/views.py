@@ -119,7 +119,7 @@ def home() -> Response | str:
     sid = request.args.get("sandbox") or ""
     if sid:
         return redirect(url_for("dashboard.page", sandbox_id=sid, view="overview"), code=302)
-    return page(_default_sandbox(), "overview")
+    return page(None, "overview")
 
 
 @dashboard.get("/ui/")
@@ -133,12 +133,15 @@ def page(sandbox_id: str | None, view: str) -> Response | str:
     plat = platform()
     sandboxes = ControlPlane("").listing("/_sim/sandboxes", limit=1000)
     if view not in VIEW_SLUGS:
-        return _not_found(sandboxes, f"There is no dashboard view called {view!r}.", sandbox_id)
-    if sandbox_id is None:
-        return Response(render("nosandbox.html", **_chrome(None, sandboxes, view)), mimetype="text/html")
-    if not plat.sandboxes.exists(sandbox_id):
-        return _not_found(sandboxes, f"There is no sandbox {sandbox_id!r} on this server.", None)
+        return _not_found(sandboxes, f"There is no dashboard view called {view!r}.")
+    if sandbox_id is None:  # the home page: the demo sandbox, else the oldest one, else an offer to create one
+        ids = [s.get("id") for s in sandboxes.items if isinstance(s, dict)]
+        sandbox_id = "demo" if "demo" in ids else (ids[0] if ids else None)
+        if sandbox_id is None:
+            return Response(render("nosandbox.html", **_chrome(None, sandboxes, view)), mimetype="text/html")
     cp = ControlPlane(sandbox_id)
+    if cp.get("").status == 404:
+        return _not_found(sandboxes, f"There is no sandbox {sandbox_id!r} on this server.")
     ctx = _chrome(sandbox_id, sandboxes, view)
     clock, _ = cp.one("clock")
     ctx["clock"] = clock or {}
@@ -155,14 +158,6 @@ def page(sandbox_id: str | None, view: str) -> Response | str:
     return Response(render("page.html", **ctx), mimetype="text/html")
 
 
-def _default_sandbox() -> str | None:
-    plat = platform()
-    if plat.sandboxes.exists("demo"):
-        return "demo"
-    items, _ = plat.sandboxes.list(1, 0)
-    return items[0]["id"] if items else None
-
-
 def _chrome(sandbox_id: str | None, sandboxes: Any, view: str) -> dict[str, Any]:
     items = list(sandboxes.items)
     items.sort(key=lambda s: (s.get("id") != "demo", s.get("createdAt") or ""))
@@ -170,11 +165,10 @@ def _chrome(sandbox_id: str | None, sandboxes: Any, view: str) -> dict[str, Any]
         items.insert(0, {"id": sandbox_id, "name": sandbox_id})
     systems = set(platform().systems)
     return {"sandbox_id": sandbox_id, "sandboxes": items, "sandbox_total": sandboxes.total, "view": view,
-            "views": VIEWS, "systems": systems, "system_labels": SYSTEM_LABELS,
-            "view_title": next(v[3] for v in VIEWS if v[0] == view), "section": section}
+            "views": VIEWS, "systems": systems, "system_labels": SYSTEM_LABELS}
 
 
-def _not_found(sandboxes: Any, message: str, sandbox_id: str | None) -> Response:
+def _not_found(sandboxes: Any, message: str) -> Response:
     ctx = _chrome(None, sandboxes, "overview")
     html = render("nosandbox.html", **ctx, message=message)
     return Response(html, status=404, mimetype="text/html")
