@@ -1,10 +1,10 @@
 """Load generators: wrk (when installed) or a bounded Python one (threads + http.client keep-alive).
 
 Both take the same *plan*: ``{"url": "http://127.0.0.1:PORT", "requests": [{"method", "path", "headers",
-"body", "expect": [201]}], "connections": 32, "threads": 2, "seconds": 5}``. Requests are cycled per
-connection; ``{uid}`` in a path or body becomes a value unique in the run (``<connection>x<counter>``) and
-``{n}`` a unique integer. Both return ``{"requests", "seconds", "rps", "p50_ms", "p99_ms", "errors",
-"bad_status", "generator"}``; ``errors`` counts socket errors, timeouts and answers whose status is not in
+"body", "expect": [201]}], "connections": 32, "threads": 2, "seconds": 5, "nonce": ""}``. Requests are
+cycled per connection; ``{uid}`` in a path or body becomes ``<nonce><connection>x<counter>``, unique
+across runs with distinct nonces (``run()`` gives each its own), and ``{n}`` an integer unique in a run.
+Both return ``{"requests", "seconds", "rps", "p50_ms", "p99_ms", "errors", "bad_status", "generator"}``; ``errors`` counts socket errors, timeouts and answers whose status is not in
 ``expect``. Every loop stops by itself when ``seconds`` have passed. Only 127.0.0.1 is ever loaded.
 
 Run as ``python -m benchmarks.loadgen`` with the plan as JSON on stdin: the load then comes from a
@@ -46,10 +46,10 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[k]
 
 
-def _fill(template: str, conn_index: int, counter: int, connections: int) -> str:
+def _fill(template: str, conn_index: int, counter: int, connections: int, nonce: str = "") -> str:
     if "{" not in template:
         return template
-    return (template.replace("{uid}", f"{conn_index}x{counter}")
+    return (template.replace("{uid}", f"{nonce}{conn_index}x{counter}")
             .replace("{n}", str(counter * connections + conn_index + 1)))
 
 
@@ -61,6 +61,7 @@ def run_python(plan: dict[str, Any]) -> dict[str, Any]:
     connections = int(plan.get("connections", DEFAULT_CONNECTIONS))
     seconds = float(plan["seconds"])
     reqs = plan["requests"]
+    nonce = plan.get("nonce", "")
     start = time.perf_counter()
     deadline = start + seconds
     lat: list[list[float]] = [[] for _ in range(connections)]
@@ -75,9 +76,9 @@ def run_python(plan: dict[str, Any]) -> dict[str, Any]:
             if now >= deadline:
                 break
             spec = reqs[(counter + i) % len(reqs)]
-            path = _fill(spec["path"], i, counter, connections)
+            path = _fill(spec["path"], i, counter, connections, nonce)
             body = spec.get("body")
-            data = _fill(body, i, counter, connections).encode() if body is not None else None
+            data = _fill(body, i, counter, connections, nonce).encode() if body is not None else None
             counter += 1
             t0 = time.perf_counter()
             try:
@@ -130,6 +131,7 @@ LUA = r"""
 local specs = {%(specs)s}
 local expected = {%(expect)s}
 local threads = {}
+local nonce = %(nonce)s
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -146,7 +148,7 @@ end
 local function fill(s, n)
   if s == nil then return nil end
   if not string.find(s, "{", 1, true) then return s end
-  s = string.gsub(s, "{uid}", tostring(tid) .. "x" .. tostring(n))
+  s = string.gsub(s, "{uid}", nonce .. tostring(tid) .. "x" .. tostring(n))
   s = string.gsub(s, "{n}", tostring(n * 1000 + tid + 1))
   return s
 end
@@ -187,7 +189,8 @@ def _lua_script(plan: dict[str, Any]) -> str:
                      f"headers = {{{headers}}}, body = {body}}}")
     # one set of accepted statuses for the plan: wrk's response() cannot tell which request it answers
     statuses = sorted({int(s) for spec in plan["requests"] for s in spec.get("expect", (200,))})
-    return LUA % {"specs": ",\n".join(specs), "expect": ", ".join(f"[{s}] = true" for s in statuses)}
+    return LUA % {"specs": ",\n".join(specs), "expect": ", ".join(f"[{s}] = true" for s in statuses),
+                  "nonce": _lua_str(plan.get("nonce", ""))}
 
 
 def run_wrk(plan: dict[str, Any]) -> dict[str, Any]:
@@ -217,12 +220,19 @@ def run_wrk(plan: dict[str, Any]) -> dict[str, Any]:
             "errors": sock_errors + r["bad"], "bad_status": r["bad"], "generator": "wrk"}
 
 
+_runs = 0
+
+
 def have_wrk() -> bool:
     return os.path.exists(WRK) or shutil.which("wrk") is not None
 
 
 def run(plan: dict[str, Any], generator: str = "auto") -> dict[str, Any]:
-    """Load from a separate process: wrk, or ``python -m benchmarks.loadgen``."""
+    """Load from a separate process: wrk, or ``python -m benchmarks.loadgen``. Each run gets its own
+    nonce, so ``{uid}`` stays unique across the rounds of a workload."""
+    global _runs
+    _runs += 1
+    plan = {**plan, "nonce": plan.get("nonce", f"r{os.getpid() % 10000}n{_runs}-")}
     if generator == "wrk" or (generator == "auto" and have_wrk()):
         return run_wrk(plan)
     out = subprocess.run([sys.executable, "-m", "benchmarks.loadgen"], input=json.dumps(plan), text=True,

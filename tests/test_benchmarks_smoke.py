@@ -68,6 +68,17 @@ def test_python_generator_makes_every_uid_unique(insert_app):
     assert len(names) == res["requests"] == len(set(names))
 
 
+def test_runs_with_their_own_nonce_never_repeat_a_uid(insert_app):
+    """Rounds of one workload load the same server: a second round must not reuse the first's ids."""
+    server, db = insert_app
+    first = loadgen.run(_post_plan(server.url), "python")
+    second = loadgen.run(_post_plan(server.url), "python")
+    assert first["errors"] == second["errors"] == 0
+    with sqlite3.connect(db) as conn:
+        count, distinct = conn.execute("SELECT count(*), count(DISTINCT name) FROM items").fetchone()
+    assert count == distinct == first["requests"] + second["requests"]
+
+
 @pytest.mark.skipif(not loadgen.have_wrk(), reason="wrk is not installed")
 def test_wrk_script_runs_and_its_result_is_parsed(insert_app):
     server, db = insert_app
