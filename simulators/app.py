@@ -88,10 +88,15 @@ def create_app(config: dict[str, Any] | None = None, systems: list[System] | Non
     def http_error(exc: HTTPException) -> Response:
         system = system_for_path()
         if system is not None and system.http_error is not None:
-            return system.http_error(exc.code or 400, exc.description or exc.name)
-        from .control import http_error_response
+            resp = system.http_error(exc.code or 400, exc.description or exc.name)
+        else:
+            from .control import http_error_response
 
-        return http_error_response(exc)
+            resp = http_error_response(exc)
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed and "Allow" not in resp.headers:
+            resp.headers["Allow"] = ", ".join(sorted(allowed))  # RFC 9110: a 405 lists what is allowed
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -86,7 +86,10 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
         print("trainsim: --db :memory: keeps state in one process; using 1 worker", file=sys.stderr)
         workers = 1
     url = f"http://{host}:{port}"
-    config = {"DATABASE": db, "SIM_ADMIN_TOKEN": admin_token or None, "PUBLIC_URL": url, "DEMO": demo}
+    own = "127.0.0.1" if host in ("0.0.0.0", "::", "localhost", "") else host
+    own = f"[{own}]" if ":" in own else own
+    config = {"DATABASE": db, "SIM_ADMIN_TOKEN": admin_token or None, "PUBLIC_URL": url, "DEMO": demo,
+              "SELF_URL": f"http://{own}:{port}"}
 
     if db != ":memory:":
         # create, migrate and seed once, before forking: workers only open their connection

@@ -64,3 +64,9 @@ def test_fault_without_matcher_is_400(sandbox, sim):
 def test_health(sim):
     r = requests.get(f"{sim.url}/_sim/health", timeout=10)
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_wrong_method_is_json_405_with_allow(sim):
+    r = requests.put(f"{sim.url}/_sim/sandboxes", json={}, timeout=10)
+    assert r.status_code == 405 and r.json()["code"] == "methodNotAllowed"
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}

@@ -54,6 +54,12 @@ def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[
     return None
 
 
+def self_url() -> str:
+    """The address this server can call itself on: ``SELF_URL`` (set by ``trainsim serve`` from its bind
+    address, right inside a container whose port is published under another number) or the request's host."""
+    return (current_app.config.get("SELF_URL") or request.host_url).rstrip("/")
+
+
 def add_secret(value: str | None) -> None:
     """Mark a value of this request (e.g. a session token) to be masked in the journal."""
     if value and "sim_call" in g:

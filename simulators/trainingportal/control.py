@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from ..control import control_blueprint, json_body, listing, page_args, text_arg
-from ..platform.http import platform
+from ..platform.http import platform, self_url
 from . import provider_calls
 from .models import TrainingportalModel
 
@@ -16,7 +16,8 @@ control = control_blueprint("trainingportal_control", "/_sim/sandboxes/<sandbox_
 
 
 def host_url() -> str:
-    return request.host_url.rstrip("/")
+    """Where the example provider is reached: this server's own address."""
+    return self_url()
 
 
 def model() -> TrainingportalModel:
