@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 import sqlite_utils
+import urllib3
 
 from .errors import NotFound
 from .store import Store, Table, dumps, loads
@@ -56,6 +57,21 @@ class CallResult:
         return self.status is not None and 200 <= self.status < 300
 
 
+def _chunks(resp: requests.Response) -> Any:
+    """The body as it arrives: each read returns what one socket read gave (``read1``), so the caller's
+    deadline is checked even when a provider trickles a byte at a time (``iter_content`` would wait to
+    fill each 8 KiB chunk, and a slow trickle would hold the call far past its timeout)."""
+    raw = resp.raw
+    if not hasattr(raw, "read1"):  # pragma: no cover - urllib3 < 2
+        yield from resp.iter_content(8192)
+        return
+    while True:
+        chunk = raw.read1(8192, decode_content=True)
+        if not chunk:
+            return
+        yield chunk
+
+
 class Outbox:
     def __init__(self, store: Store, session: requests.Session | None = None) -> None:
         self.store = store
@@ -77,7 +93,7 @@ class Outbox:
                 result.status = resp.status_code
                 result.content_type = resp.headers.get("Content-Type", "")
                 chunks, size = [], 0
-                for chunk in resp.iter_content(8192):
+                for chunk in _chunks(resp):
                     chunks.append(chunk)
                     size += len(chunk)
                     if size > RESPONSE_LIMIT:
@@ -88,8 +104,10 @@ class Outbox:
                         break
                 raw = b"".join(chunks)
                 result.body = raw.decode(resp.encoding or "utf-8", errors="replace")
-        except requests.exceptions.Timeout:
+        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError):
             result.error = f"timed out after {timeout:g} s"
+        except urllib3.exceptions.HTTPError as exc:
+            result.error = f"connection failed: {type(exc).__name__}"
         except requests.exceptions.InvalidURL as exc:
             result.error = f"invalid URL: {exc}"
         except requests.exceptions.MissingSchema:
