@@ -81,7 +81,9 @@ def parse(raw: bytes) -> Request:
         raise SoapFault.client(f"XML with a DTD or entity declarations is refused ({type(exc).__name__})") from None
     except ET.ParseError as exc:
         raise SoapFault.client(f"request body is not well-formed XML: {exc}") from None
-    except (ValueError, RecursionError):
+    except LookupError as exc:  # expat: an XML declaration naming an encoding Python does not know
+        raise SoapFault.client(f"request body declares an unknown character encoding: {exc}") from None
+    except (ValueError, RecursionError, UnicodeError):
         raise SoapFault.client("request body is not well-formed XML") from None
     _check_shape(root)
     if _local(root.tag) != "Envelope" or _ns(root.tag) != SOAPENV:

@@ -234,10 +234,7 @@ ENCODINGS = {
 }
 
 
-KNOWN_DEFECTS = {
-    "unknown encoding name": "learning_assistant/soap.py parse(): expat raises LookupError for an unknown "
-                             "encoding; it is not caught, so the client gets a Server fault 'internal error'",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[n]))
