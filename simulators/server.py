@@ -108,6 +108,9 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", os.environ.get("TRAINSIM_ACCESS_LOG") or None)
+            # the path without its query string, and no Referer: Trainingportal clients send username and
+            # password as query parameters, and a dashboard URL may carry ?token=<SIM_ADMIN_TOKEN>
+            self.cfg.set("access_log_format", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"')
             self.cfg.set("loglevel", os.environ.get("TRAINSIM_LOG_LEVEL", "warning"))
             self.cfg.set("limit_request_line", 8190)
 
