@@ -7,6 +7,7 @@ unique SourceSystemLearnerUUID and email per enrolment.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .workloads import Ctx, Workload, register
@@ -87,7 +88,7 @@ def group_enrolment(ctx: Ctx) -> list[dict[str, Any]]:
         raise RuntimeError("zeep's GroupEnrolment envelope does not carry the learner's email and UUID")
     # one enrolment before the load: it must succeed (a MessageList of issues also answers 200)
     probe = ctx.call("POST", "/webservices/soap/enrolment.cfc", headers=XML, expect=(200,),
-                     data=body.replace("MARKER", "setup-probe").encode()).text
+                     data=body.replace("MARKER", f"probe-{time.time_ns()}").encode()).text
     if "CandidateUUID" not in probe or "<Code" in probe:
         raise RuntimeError(f"the GroupEnrolment envelope is refused: {probe[:600]}")
     return [{"method": "POST", "path": "/webservices/soap/enrolment.cfc", "headers": XML,
