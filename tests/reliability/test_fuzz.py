@@ -35,7 +35,7 @@ from .conftest import needs, new_sandbox
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-EXAMPLES = int(os.environ.get("TRAINSIM_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("TRAINSIM_FUZZ_EXAMPLES", "8"))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from simulators.app import MAX_BODY
 from simulators.control import BODY_LIMIT
 from tests.platform.echo_system import SYSTEM as ECHO
 
-from .conftest import new_sandbox
+from .conftest import needs, new_sandbox
 
 TOKEN = "adm-7c1f0e2b9d"
 
@@ -237,3 +237,37 @@ def test_journal_stays_bounded_per_sandbox_when_sandboxes_interleave(live):
         assert j["items"][0]["request"]["query"] == "n=299"
     with srv.platform.store.read() as db:
         assert db.execute("SELECT count(*) FROM _journal").fetchone()[0] <= 80
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+
+@needs("trainingportal")
+def test_upload_over_10_mib_is_refused_and_10_mib_is_kept(live):
+    """trainingportal.md uploadDocumentation: at most 10 MiB. 10 MiB + 1 byte: 413 with errorMessage, and
+    no document is stored; exactly 10 MiB: accepted and downloadable byte for byte."""
+    srv = live()
+    sb = new_sandbox(srv.url, fixtures="empty")
+    provider = sb["credentials"]["trainingportal"]["providers"][0]
+    auth = {"username": provider["username"], "password": provider["password"]}
+    from .workload import Workload
+
+    work = Workload(srv.url, sb)
+    cls = work.write("courseClass", 1)[1]
+    sim = f"{srv.url}/_sim/sandboxes/{sb['id']}"
+    booked = requests.post(f"{sim}/trainingportal/bookings", timeout=30, json={
+        "username": provider["username"], "externalCourseId": work.tp_course, "externalCourseClassId": cls})
+    ref = booked.json()["booking"]["bookingReference"]
+    requests.post(f"{sim}/clock", json={"advance": "PT10S"}, timeout=10)
+    url = f"{srv.url}/mintra/api/courseprovider/rest/v1/booking/uploadDocumentation/{ref}"
+    head = b"%PDF-1.4\n"
+    too_big = head + b"0" * (10 * 1024 * 1024 + 1 - len(head))
+    r = requests.post(url, data=auth, files={"file": ("c.pdf", too_big, "application/pdf")}, timeout=60)
+    assert r.status_code == 413 and r.json()["errorMessage"], (r.status_code, r.text[:200])
+    docs = requests.get(f"{sim}/trainingportal/documents", timeout=10).json()
+    assert docs["total"] == 0
+    exact = head + b"1" * (10 * 1024 * 1024 - len(head))
+    r = requests.post(url, data=auth, files={"file": ("c.pdf", exact, "application/pdf")}, timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    got = requests.get(f"{sim}/trainingportal/documents/{r.json()['documentId']}", timeout=30)
+    assert got.status_code == 200 and got.content == exact
