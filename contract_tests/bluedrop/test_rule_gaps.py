@@ -1,0 +1,31 @@
+"""Rules of bluedrop.md that no other contract test pinned down (found by removing each rule from the
+simulator in turn; see MUTATIONS.md). HTTP only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from .conftest import invalid, iso, without
+
+pytestmark = [pytest.mark.control_plane, pytest.mark.mutating]
+CO = "/api-v2/class-offerings"
+
+
+def test_in_person_class_needs_an_address(bd):
+    """bluedrop.md §2 `address`: "required for in-person and blended" (in-person half)."""
+    body = without(bd.class_offering("ip"), "address")
+    r = bd.post(CO, body)
+    assert r.status_code == 400
+    assert r.json() == invalid(("address", "is required when deliveryMethod is in-person; received nothing"))
+
+
+def test_session_ending_when_it_starts_is_invalid(bd):
+    """bluedrop.md §2 `events`: "each ends after it starts" (a zero-length session does not)."""
+    start = (bd.now() + timedelta(days=7)).replace(hour=13, minute=0, second=0, microsecond=0)
+    body = bd.class_offering("zero", events=[{"start": iso(start), "end": iso(start)}])
+    r = bd.post(CO, body)
+    assert r.status_code == 400
+    assert r.json() == invalid(("events.0.end", f"must be after the session's start {iso(start)}; "
+                                                f"received {iso(start)}"))
