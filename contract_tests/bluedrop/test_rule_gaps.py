@@ -29,3 +29,11 @@ def test_session_ending_when_it_starts_is_invalid(bd):
     assert r.status_code == 400
     assert r.json() == invalid(("events.0.end", f"must be after the session's start {iso(start)}; "
                                                 f"received {iso(start)}"))
+
+
+@pytest.mark.parametrize("field,value", [("mobilePhone", "41655501"), ("homePhone", "416555012345")])
+def test_phone_numbers_have_exactly_ten_digits(bd, field, value):
+    """bluedrop.md §1 `learner.mobilePhone`, `learner.homePhone`: "optional, exactly 10 digits"."""
+    r = bd.post("/api-v2/learning-records", bd.record(learner={field: value}))
+    assert r.status_code == 400
+    assert r.json() == invalid((f"learner.{field}", f'must be exactly 10 digits; received "{value}"'))
