@@ -3,7 +3,8 @@
 Both take the same *plan*: ``{"url": "http://127.0.0.1:PORT", "requests": [{"method", "path", "headers",
 "body", "expect": [201]}], "connections": 32, "threads": 2, "seconds": 5, "nonce": ""}``. Requests are
 cycled per connection; ``{uid}`` in a path or body becomes ``<nonce><connection>x<counter>``, unique
-across runs with distinct nonces (``run()`` gives each its own), and ``{n}`` an integer unique in a run.
+across runs with distinct nonces (``run()`` gives each its own); ``{uida}`` is the same with its digits
+spelled as letters (for names), and ``{n}`` an integer unique in a run.
 Both return ``{"requests", "seconds", "rps", "p50_ms", "p99_ms", "errors", "bad_status", "generator"}``; ``errors`` counts socket errors, timeouts and answers whose status is not in
 ``expect``. Every loop stops by itself when ``seconds`` have passed. Only 127.0.0.1 is ever loaded.
 
@@ -46,10 +47,14 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[k]
 
 
+_LETTERS = str.maketrans("0123456789", "abcdefghij")
+
+
 def _fill(template: str, conn_index: int, counter: int, connections: int, nonce: str = "") -> str:
     if "{" not in template:
         return template
-    return (template.replace("{uid}", f"{nonce}{conn_index}x{counter}")
+    uid = f"{nonce}{conn_index}x{counter}"
+    return (template.replace("{uid}", uid).replace("{uida}", uid.translate(_LETTERS))
             .replace("{n}", str(counter * connections + conn_index + 1)))
 
 
@@ -148,7 +153,9 @@ end
 local function fill(s, n)
   if s == nil then return nil end
   if not string.find(s, "{", 1, true) then return s end
-  s = string.gsub(s, "{uid}", nonce .. tostring(tid) .. "x" .. tostring(n))
+  local uid = nonce .. tostring(tid) .. "x" .. tostring(n)
+  s = string.gsub(s, "{uida}", (string.gsub(uid, "%%d", function(d) return string.char(97 + tonumber(d)) end)))
+  s = string.gsub(s, "{uid}", uid)
   s = string.gsub(s, "{n}", tostring(n * 1000 + tid + 1))
   return s
 end

@@ -9,7 +9,10 @@ from typing import Any
 from .workloads import Ctx, Workload, register
 
 JSON = {"Content-Type": "application/json"}
-LEARNERS = 10  # learner identities cycled: the first records create learners, the rest match them
+# a new learner per record (uniqueId, surname and email from {uid}): every record runs the matching search
+# (by name and birth year) and then creates a learner. Reusing a few names instead makes each record slower
+# than the last (cms.find_match compares every learner of the same name: linear in namesakes).
+LEARNERS = 10
 
 
 def _network(ctx: Ctx) -> dict[str, Any]:
@@ -29,8 +32,8 @@ def learning_record(ctx: Ctx) -> list[dict[str, Any]]:
             "learningRecordId": "bench-{uid}", "networkKey": net["networkKey"], "trainingStandardKey": "WAH-E-I",
             "completionDate": "2018-11-21T22:38:15.000Z", "externalClassId": "class-2018-11-21",
             "instructorNames": "Jane Doe; John Roe", "evaluatorNames": "Jim Poe",
-            "learner": {"uniqueId": f"bench-stu-{i:04d}", "firstname": "Marie", "lastname": f"Tremblay{chr(65 + i)}",
-                        "birthYear": 1985, "personalEmail": f"marie.tremblay{i}@example.ca",
+            "learner": {"uniqueId": "bench-stu-{uid}", "firstname": "Marie", "lastname": "Tremblay-{uida}",
+                        "birthYear": 1980 + i, "personalEmail": "marie.tremblay.{uid}@example.ca",
                         "mobilePhone": "4165550123", "homePhone": "4165550199",
                         "address": {"street-address": "1 Yonge Street", "extended-address": "Suite 1801",
                                     "locality": "Toronto", "region": "ON", "postal-code": "M5E 1W7",
@@ -58,5 +61,5 @@ def class_offering(ctx: Ctx) -> list[dict[str, Any]]:
 
 
 register(Workload("Bluedrop learning-record POST", "write", learning_record, system="bluedrop",
-                  note="a new record id per request; 10 learners cycled (create, then match)"))
+                  note="a new record and learner per request: matching search, then a new learner"))
 register(Workload("Bluedrop class-offering POST", "write", class_offering, system="bluedrop"))

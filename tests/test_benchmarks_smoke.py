@@ -109,6 +109,7 @@ def test_percentile_and_fill():
     assert loadgen.percentile([float(i) for i in range(1, 101)], 99) == 99.0
     assert loadgen.percentile([], 99) == 0.0
     assert loadgen._fill("id-{uid}/{n}", 3, 7, 32) == "id-3x7/228"
+    assert loadgen._fill("{uida}", 3, 17, 32, "r12-") == "rbc-dxbh"
 
 
 def test_tree_rss_counts_this_process():
