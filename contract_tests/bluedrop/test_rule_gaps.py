@@ -37,3 +37,10 @@ def test_phone_numbers_have_exactly_ten_digits(bd, field, value):
     r = bd.post("/api-v2/learning-records", bd.record(learner={field: value}))
     assert r.status_code == 400
     assert r.json() == invalid((f"learner.{field}", f'must be exactly 10 digits; received "{value}"'))
+
+
+def test_instructor_names_are_required(bd):
+    """bluedrop.md §1 `instructorNames`: "required string, names separated by `; `"."""
+    r = bd.post("/api-v2/learning-records", without(bd.record(), "instructorNames"))
+    assert r.status_code == 400
+    assert r.json() == invalid(("instructorNames", "is required; received nothing"))
