@@ -163,6 +163,9 @@ def test_trainingportal_with_a_credentials_on_b_classes_and_bookings(world):
     wa, wb, ids = world["wa"], world["wb"], world["ids"]
     base, auth = world["srv"].url + TP, wa.tp_auth
     course = wb.tp_course
+    # A's clock past B's confirmation delay, so only the sandbox and provider scoping can hide B's booking
+    assert requests.post(f"{world['srv'].url}/_sim/sandboxes/{world['a']['id']}/clock", json={"advance": "PT1M"},
+                         timeout=10).status_code == 200
     calls = [(f"/courses/get/{course}/courseClasses/update", {"externalId": ids["class"], "availableSeats": "1"}),
              (f"/courses/get/{course}/courseClasses/cancel/{ids['class']}", {}),
              (f"/courses/get/{course}/courseClasses/restore/{ids['class']}", {}),
