@@ -44,3 +44,11 @@ def test_instructor_names_are_required(bd):
     r = bd.post("/api-v2/learning-records", without(bd.record(), "instructorNames"))
     assert r.status_code == 400
     assert r.json() == invalid(("instructorNames", "is required; received nothing"))
+
+
+def test_registration_url_must_be_http_or_https(bd):
+    """bluedrop.md §2 `externalRegistrationUrl`: "required absolute http(s) URL" (ftp is not)."""
+    url = "ftp://provider.example.ca/register/ftp"
+    r = bd.post(CO, bd.class_offering("ftp", externalRegistrationUrl=url))
+    assert r.status_code == 400
+    assert r.json() == invalid(("externalRegistrationUrl", f'must be an absolute http(s) URL; received "{url}"'))
