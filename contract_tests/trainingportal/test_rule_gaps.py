@@ -1,0 +1,22 @@
+"""Rules of trainingportal.md that no other contract test pinned down (found by removing each rule from
+the simulator in turn; see MUTATIONS.md). HTTP only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from .conftest import class_params
+
+pytestmark = [pytest.mark.mutating]
+
+
+def test_one_day_class_with_equal_start_and_end_time_is_refused(empty_portal):
+    """trainingportal.md course-class parameters: "on a one-day class start < end" (equal is not <)."""
+    today = empty_portal.today()
+    start = (today + timedelta(days=30)).isoformat()
+    r = empty_portal.add_class("6", **class_params(today, endDate=start, startTime="09:00", endTime="09:00"))
+    assert r.status_code == 400
+    assert r.json() == {"errorMessage": "Invalid startTime must be before endTime on a one-day class, got "
+                                        "startTime '09:00' and endTime '09:00'"}
