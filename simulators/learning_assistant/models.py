@@ -46,7 +46,14 @@ CANDIDATES = Table("la_candidates", {
     "candidate_uuid": str, "seq": int, "course_uuid": str, "source_uuid": str, "uln": str, "forename": str,
     "surname": str, "start_date": str, "planned_end_date": str, "is_test": int, "units": str, "record": str,
     "assign_evaluation": int, "created_at": str, "updated_at": str},
-    pk=("candidate_uuid",), indexes=(("source_uuid", "course_uuid"), ("course_uuid", "seq"), ("seq",)))
+    pk=("candidate_uuid",), indexes=(("source_uuid", "course_uuid", "seq"), ("course_uuid", "seq"), ("seq",)),
+    # v2: the duplicate-enrolment check (source, course, first by seq) is one index seek; with the old
+    # (source_uuid, course_uuid) index SQLite preferred (course_uuid, seq) to skip a sort and walked every
+    # candidate of the course on each GroupEnrolment
+    version=2,
+    migrations={2: ["CREATE INDEX IF NOT EXISTS idx_la_candidates_sandbox_source_uuid_course_uuid_seq "
+                    "ON la_candidates (sandbox, source_uuid, course_uuid, seq)",
+                    "DROP INDEX IF EXISTS idx_la_candidates_sandbox_source_uuid_course_uuid"]})
 HISTORY = Table("la_history", {"id": int, "candidate_uuid": str, "at": str, "action": str, "changes": str},
                 pk=("id",), indexes=(("candidate_uuid",),))
 MET = Table("la_outcomes_met", {"candidate_uuid": str, "outcome_uuid": str, "date_met": str, "met_by": str},
