@@ -22,7 +22,7 @@ from ..platform.store import Table, dumps, loads
 from ..platform.timeutil import iso, parse_datetime
 from . import cms
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, field_errors, received
-from .schemas import IMMUTABLE, PATCHABLE, SCHEMAS, load
+from .schemas import FIELD_NAMES, IMMUTABLE, INSTANCES, PATCHABLE, load
 
 SYSTEM_NAME = "bluedrop"
 API_COLUMN = {"learningRecord": "learningRecord", "class": "classOffering", "online": "onlineOffering"}
@@ -124,8 +124,10 @@ class Errors:
 
     def in_body_order(self, kind: str) -> Errors:
         """Order the failing fields as the body's fields are declared (stable within a field)."""
-        names = list(SCHEMAS[kind]().fields)
-        self.pairs.sort(key=lambda pair: names.index(pair[0].split(".")[0]) if pair[0].split(".")[0] in names else -1)
+        if self.pairs:
+            names = FIELD_NAMES[kind]
+            self.pairs.sort(key=lambda pair: names.index(pair[0].split(".")[0]) if pair[0].split(".")[0] in names
+                            else -1)
         return self
 
     def raise_if_any(self) -> None:
@@ -378,7 +380,7 @@ class Bluedrop:
             if row is None:
                 raise self._not_found(kind, network, offering_id)
             stored = loads(row["data"], {})
-            schema_fields = tuple(n for n in SCHEMAS[kind]().fields if n != "networkKey")
+            schema_fields = tuple(n for n in FIELD_NAMES[kind] if n != "networkKey")
             patch, pairs = load(kind, raw, partial=schema_fields)
             errs = Errors(pairs)
             for name in IMMUTABLE[kind]:
@@ -387,7 +389,7 @@ class Bluedrop:
                                    f"received {received(raw[name])}")
             merged = dict(stored)
             merged["networkKey"] = network
-            optional = {n for n, f in SCHEMAS[kind]().fields.items() if not f.required}
+            optional = {n for n, f in INSTANCES[kind].fields.items() if not f.required}
             for name in PATCHABLE[kind]:
                 if name not in raw or errs.failing(name):
                     continue
