@@ -1,0 +1,79 @@
+"""GroupEnrolment rules of learning-assistant.md that no other contract test pinned down one by one (found
+by removing each rule from the simulator in turn; see MUTATIONS.md). zeep only, each case one broken field
+of an otherwise valid learner, and the MessageList must be exactly that one issue."""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import enrol, learner, messages, reference
+
+pytestmark = [pytest.mark.mutating]
+
+
+@pytest.fixture
+def ref(la):
+    la.authenticate()
+    return reference(la)
+
+
+CASES = {
+    # spec "GroupEnrolment" validation, "required: Forename, Surname, ..."
+    "surname-required": ({"Surname": None}, ("REQUIRED", "Surname", "Surname is required")),
+    # "ULN: 10 digits, first not 0, ..."
+    "uln-9-digits": ({"ULN": "927630868"}, ("INVALID", "ULN", "ULN must be 10 digits, got '927630868'")),
+    "uln-first-digit-0": ({"ULN": "0276308686"}, ("INVALID", "ULN", "ULN must not start with 0, got '0276308686'")),
+    # "NationalInsuranceNumber: ... first letter not D F I Q U V, second not D F I O Q U V; prefixes ... suffix A-D"
+    "ni-first-letter": ({"NationalInsuranceNumber": "DA123456A"}, (
+        "INVALID", "NationalInsuranceNumber",
+        "NationalInsuranceNumber must not start with D, F, I, Q, U or V, got 'DA123456A'")),
+    "ni-second-letter": ({"NationalInsuranceNumber": "AO123456A"}, (
+        "INVALID", "NationalInsuranceNumber",
+        "NationalInsuranceNumber's second letter must not be D, F, I, O, Q, U or V, got 'AO123456A'")),
+    "ni-prefix-not-allocated": ({"NationalInsuranceNumber": "GB123456A"}, (
+        "INVALID", "NationalInsuranceNumber",
+        "NationalInsuranceNumber prefix GB is not allocated (BG, GB, KN, NK, NT, TN, ZZ)")),
+    "ni-suffix": ({"NationalInsuranceNumber": "AB123456E"}, (
+        "INVALID", "NationalInsuranceNumber", "NationalInsuranceNumber must end with A, B, C or D, got 'AB123456E'")),
+    # "dates yyyy-mm-dd (decision)"
+    "date-format": ({"BirthDate": "20040517"}, (
+        "INVALID", "BirthDate", "BirthDate must be a date as yyyy-mm-dd, got '20040517'")),
+    # "PlannedEndDate after StartDate" (the same day is not after)
+    "planned-end-same-day": ({"Course": {"PlannedEndDate": "2026-09-01"}}, (
+        "INVALID", "Course.PlannedEndDate", "Course.PlannedEndDate 2026-09-01 must be after Course.StartDate 2026-09-01")),
+    # "learner at least 15 at StartDate" (14 the day before the 15th birthday)
+    "age-14": ({"BirthDate": "2011-09-02"}, (
+        "INVALID", "BirthDate",
+        "the learner must be at least 15 on Course.StartDate 2026-09-01; BirthDate 2011-09-02 makes them 14")),
+    # "LineManagerEmailAddress valid addresses"
+    "line-manager-email": ({"LineManagerEmailAddress": "boss-at-example.org"}, (
+        "INVALID", "LineManagerEmailAddress",
+        "LineManagerEmailAddress must be a valid email address, got 'boss-at-example.org'")),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_enrolment_rule_alone(la, ref, case):
+    """learning-assistant.md "GroupEnrolment" validation: one broken field -> Success false, that one issue."""
+    overrides, issue = CASES[case]
+    result = enrol(la, learner(ref, **overrides))
+    assert result.Success is False
+    assert messages(result) == [issue]
+
+
+def test_company_must_exist(la, ref):
+    """learning-assistant.md "GroupEnrolment": "references must exist in this sandbox: company, ..."."""
+    result = enrol(la, learner(ref, CompanyUUID="00000000-0000-0000-0000000000000000"))
+    assert result.Success is False
+    assert messages(result) == [("NOT_FOUND", "CompanyUUID", "CompanyUUID '00000000-0000-0000-0000000000000000' "
+                                                             "is not a company of this account (see GetCompanies)")]
+
+
+def test_course_uuid_and_qan_must_agree(la, ref):
+    """learning-assistant.md "GroupEnrolment": course "by UUID or QAN; both given must agree"."""
+    first, other = ref["frameworks"][0], ref["frameworks"][1]
+    result = enrol(la, learner(ref, Course={"CourseUUID": first.CourseUUID, "CourseQAN": other.CourseQAN}))
+    assert result.Success is False
+    assert messages(result) == [("MISMATCH", "Course.CourseQAN",
+                                 f"Course.CourseQAN {other.CourseQAN!r} is course {other.CourseUUID}, but "
+                                 f"Course.CourseUUID is {first.CourseUUID} ({first.CourseQAN})")]
