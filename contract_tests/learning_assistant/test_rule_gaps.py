@@ -45,6 +45,8 @@ CASES = {
     "age-14": ({"BirthDate": "2011-09-02"}, (
         "INVALID", "BirthDate",
         "the learner must be at least 15 on Course.StartDate 2026-09-01; BirthDate 2011-09-02 makes them 14")),
+    # "Gender M, F, X or nil"
+    "gender": ({"Gender": "U"}, ("INVALID", "Gender", "Gender must be M, F, X or nil, got 'U'")),
     # "LineManagerEmailAddress valid addresses"
     "line-manager-email": ({"LineManagerEmailAddress": "boss-at-example.org"}, (
         "INVALID", "LineManagerEmailAddress",
@@ -77,3 +79,18 @@ def test_course_uuid_and_qan_must_agree(la, ref):
     assert messages(result) == [("MISMATCH", "Course.CourseQAN",
                                  f"Course.CourseQAN {other.CourseQAN!r} is course {other.CourseUUID}, but "
                                  f"Course.CourseUUID is {first.CourseUUID} ({first.CourseQAN})")]
+
+
+def test_update_cannot_move_the_enrolment_to_another_course(la, ref):
+    """learning-assistant.md "UpdateEnrolment": CourseUUID names the enrolment; present fields are validated
+    against the merged record, so a CourseQAN of another course is refused (not silently kept)."""
+    created = enrol(la, learner(ref))
+    assert created.Success is True, messages(created)
+    first, other = ref["frameworks"][0], ref["frameworks"][1]
+    result = la.call("enrolment_update", "UpdateEnrolment", User={
+        "CandidateUUID": created.CandidateUUID, "CourseUUID": first.CourseUUID,
+        "Course": {"CourseQAN": other.CourseQAN}})
+    assert result.Success is False
+    assert messages(result) == [("INVALID", "Course.CourseQAN",
+                                 f"the course of an enrolment cannot be changed (it is {first.CourseQAN}, got "
+                                 f"{other.CourseQAN!r}); enrol the learner on the other course")]

@@ -95,3 +95,14 @@ def test_clock_reset_returns_to_real_time(world):
     assert body["frozen"] is False and abs(body["offsetSeconds"]) < 1
     now = datetime.fromisoformat(body["now"].replace("Z", "+00:00"))
     assert abs((now - datetime.now(now.tzinfo)).total_seconds()) < 30
+
+
+def test_snapshot_restore_takes_the_clock_back(world):
+    """control-plane.md "Snapshots": "A snapshot holds the whole sandbox state and clock"."""
+    world.sim("POST", "/clock", {"freeze": True})
+    world.sim("POST", "/clock", {"set": "2027-01-01T09:00:00Z"})
+    assert world.sim("POST", "/snapshots", {"name": "new-year"}).status_code == 201
+    world.sim("POST", "/clock", {"advance": "P30D"})
+    assert world.sim("POST", "/snapshots/new-year/restore").status_code == 200
+    clock = world.sim("GET", "/clock").json()
+    assert clock["now"].startswith("2027-01-01T09:00:00") and clock["frozen"] is True
