@@ -1,8 +1,8 @@
 """Real WSGI servers for the suite.
 
 * ``serve``: gunicorn with threaded workers (``--workers`` processes x ``--threads`` threads), the
-  production server behind ``trainsim serve``. The database is created, migrated and the demo
-  sandbox seeded once in the arbiter before the workers fork; each worker opens its own connection.
+  production server behind ``trainsim serve``. The app is built once in the arbiter (database created,
+  migrated, demo sandbox seeded) and the workers fork with it loaded; each opens its own connection.
 * ``InProcessServer``: cheroot's threaded server on a free port in a background thread, which starts in
   milliseconds; the pytest plugin uses it.
 
@@ -91,12 +91,16 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
     config = {"DATABASE": db, "SIM_ADMIN_TOKEN": admin_token or None, "PUBLIC_URL": url, "DEMO": demo,
               "SELF_URL": f"http://{own}:{port}"}
 
-    if db != ":memory:":
-        # create, migrate and seed once, before forking: workers only open their connection
-        setup = create_app(config)
-        print(banner(setup, url), flush=True)
-        setup.extensions["trainsim"].store.close()
-        del setup
+    # the app is built once, here in the arbiter (create, migrate, seed the demo sandbox), and the workers
+    # are forked from it with the app loaded (gunicorn's preload_app). The arbiter closes its connection
+    # before forking; each worker opens its own on first use (Store). :memory: state lives in one
+    # connection, so there the single worker builds the app itself.
+    preload = db != ":memory:"
+    built = None
+    if preload:
+        built = create_app(config)
+        print(banner(built, url), flush=True)
+        built.extensions["trainsim"].store.close()
 
     class App(BaseApplication):
         def load_config(self) -> None:
@@ -104,6 +108,7 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
+            self.cfg.set("preload_app", preload)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("keepalive", 5)
@@ -115,9 +120,10 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
             self.cfg.set("limit_request_line", 8190)
 
         def load(self) -> Any:
+            if built is not None:
+                return built
             app = create_app(config)
-            if db == ":memory:":
-                print(banner(app, url), flush=True)
+            print(banner(app, url), flush=True)
             return app
 
     App().run()

@@ -15,8 +15,6 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from faker import Faker
-
 from ..platform.timeutil import iso
 from . import cms
 
@@ -38,6 +36,8 @@ def scale(platform: Any, sandbox: str, factor: float = 1.0, progress: Any = None
     with platform.store.write() as db:
         seed = db.execute("SELECT seed FROM _sandboxes WHERE id = ?", [sandbox]).fetchone()
         rng = random.Random(f"bluedrop.scale:{seed[0] if seed else 0}:{count}")
+        from faker import Faker  # here: only seeding at scale needs it, not the server's start
+
         fake = Faker("en_CA")
         fake.seed_instance(rng.getrandbits(64))
         firsts = list({fake.first_name() for _ in range(600)})

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,12 +53,27 @@ class Table:
     version: int = 1
 
 
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for store in list(_STORES):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 class Store:
     """The state database. ``path`` is a file path or ``:memory:``.
 
     All access from one process goes through one connection guarded by a re-entrant lock: Python's GIL
     serialises the work anyway and one connection keeps ``:memory:`` databases shared by every thread.
     Processes sharing a file coordinate through SQLite's own locks (``BEGIN IMMEDIATE`` + busy timeout).
+
+    A file database's connection is opened on first use in each process: a store built before a fork
+    (``trainsim serve`` builds the app once in the arbiter, then forks its workers) never shares its
+    connection with a child; the child opens its own (an SQLite connection must not cross a fork).
     """
 
     def __init__(self, path: str = ":memory:") -> None:
@@ -66,14 +82,44 @@ class Store:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        if path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = OFF")
-        self.db = _Database(conn)
+        self._db: _Database | None = None
+        self._pid = os.getpid()
+        # connections a parent opened, kept referenced (never closed) in a forked child
+        self._inherited: list[_Database] = []
         self.tables: dict[str, Table] = {}
+        _STORES.add(self)
+        self._open()  # opened now: the file exists and is in WAL mode once the store is built
+
+    def _open(self) -> _Database:
+        with self._lock:
+            if self._db is not None:
+                return self._db
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = OFF")
+            self._db = _Database(conn)
+            return self._db
+
+    @property
+    def db(self) -> _Database:
+        db = self._db
+        return db if db is not None else self._open()
+
+    def _after_fork(self) -> None:
+        """In a forked child, before any of its threads run (``os.register_at_fork``): a new lock, no
+        connection (the next use opens one); the parent's stays open in the parent. A ``:memory:``
+        database exists only in its connection: the child keeps its copy, as before."""
+        if self.path == ":memory:":
+            return
+        if self._db is not None:
+            self._inherited.append(self._db)
+        self._db = None
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._pid = os.getpid()
 
     # -- transactions -----------------------------------------------------------------------------
 
@@ -107,8 +153,11 @@ class Store:
             self.db.conn.execute("COMMIT")
 
     def close(self) -> None:
+        """Close this process's connection; a file store opens a new one on its next use."""
         with self._lock:
-            self.db.conn.close()
+            if self._db is not None and self._pid == os.getpid():
+                self._db.conn.close()
+            self._db = None
 
     # -- schema -----------------------------------------------------------------------------------
 

@@ -14,14 +14,14 @@ import re
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from faker import Faker
-
 from ..platform import errors as sim_errors
 from ..platform.outbox import CallResult
 from ..platform.store import dumps, loads
 from .models import SYSTEM_NAME, TrainingportalModel
 
 if TYPE_CHECKING:  # pragma: no cover
+    from faker import Faker
+
     from ..platform.runtime import Platform
 
 RESERVE, CANCEL = "reservation", "cancellation"
@@ -83,6 +83,8 @@ def booking_request(body: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise sim_errors.Invalid(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
                                  field=unknown[0])
+    from faker import Faker  # here: only this (control-plane) call needs it, not the server's start
+
     fake = Faker("no_NO")
     request = {
         "username": _text(body, "username", "username"),
