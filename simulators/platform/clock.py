@@ -143,6 +143,17 @@ class Clock:
             return [dict(r) for r in db.query(
                 "SELECT due_at, kind, ref FROM _due WHERE sandbox = ? ORDER BY due_at", [sandbox])]
 
+    def enter(self, sandbox: str) -> tuple[int, bool]:
+        """The start of a simulated-API call: ``run_due``, and from the same single read whether the
+        sandbox has any fault rule at all (``Faults.pick`` needs no query of its own when it has none).
+        Returns (how many due items ran, whether a fault rule exists). Nothing is kept between calls."""
+        with self.store.read() as db:
+            row = db.execute(
+                "SELECT clock_offset, clock_frozen_at, (SELECT min(due_at) FROM _due WHERE sandbox = ?), "
+                "EXISTS (SELECT 1 FROM _faults WHERE sandbox = ?) FROM _sandboxes WHERE id = ?",
+                [sandbox, sandbox, sandbox]).fetchone()
+        return self._run_due(sandbox, row), bool(row[3])
+
     def run_due(self, sandbox: str) -> int:
         """Run every piece of work whose time has come, oldest first, each in the same transaction as
         its removal (so a crash never runs one twice or loses one). Returns how many ran."""
@@ -151,6 +162,9 @@ class Clock:
             row = db.execute(
                 "SELECT clock_offset, clock_frozen_at, (SELECT min(due_at) FROM _due WHERE sandbox = ?) "
                 "FROM _sandboxes WHERE id = ?", [sandbox, sandbox]).fetchone()
+        return self._run_due(sandbox, row)
+
+    def _run_due(self, sandbox: str, row: Any) -> int:
         if row is None:
             raise NotFound(f"sandbox {sandbox!r} not found", field="id")
         if row[2] is None or row[2] > iso(self._now_from({"offset": row[0] or 0.0, "frozen_at": row[1]})):

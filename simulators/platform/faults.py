@@ -136,12 +136,17 @@ class Faults:
             if not db.execute("DELETE FROM _faults WHERE sandbox = ? AND id = ?", [sandbox, fid]).rowcount:
                 raise NotFound(f"fault {fid!r} not found", field="faultId")
 
-    def pick(self, sandbox: str, system: str, operation: str) -> dict[str, Any] | None:
-        """The effect of the first rule that fires for this call, counting it; None when none fires."""
+    def pick(self, sandbox: str, system: str, operation: str, *, any_rule: bool | None = None
+             ) -> dict[str, Any] | None:
+        """The effect of the first rule that fires for this call, counting it; None when none fires.
+        ``any_rule``: whether the sandbox has any rule, when the caller has just read it (``Clock.enter``)."""
         short = operation.split(".", 1)[1] if operation.startswith(system + ".") else operation
-        with self.store.read() as db:
-            if not db.execute("SELECT 1 FROM _faults WHERE sandbox = ? LIMIT 1", [sandbox]).fetchone():
-                return None
+        if any_rule is False:
+            return None
+        if any_rule is None:
+            with self.store.read() as db:
+                if not db.execute("SELECT 1 FROM _faults WHERE sandbox = ? LIMIT 1", [sandbox]).fetchone():
+                    return None
         with self.store.write() as db:
             rows = list(db.query(
                 "SELECT * FROM _faults WHERE sandbox = ? AND (system IS NULL OR system = ?) "

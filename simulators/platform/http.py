@@ -30,8 +30,8 @@ def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[
     plat = platform()
     g.sim_call = {"system": system, "sandbox": sandbox, "operation": f"{system}.{operation}",
                   "secrets": list(secrets)}
-    plat.clock.run_due(sandbox)
-    effect = plat.faults.pick(sandbox, system, operation)
+    _, any_rule = plat.clock.enter(sandbox)  # one read: clock, due work, whether any fault rule exists
+    effect = plat.faults.pick(sandbox, system, operation, any_rule=any_rule)
     if effect is None:
         return None
     g.sim_call["fault"] = effect
