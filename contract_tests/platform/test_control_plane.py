@@ -70,3 +70,24 @@ def test_wrong_method_is_json_405_with_allow(sim):
     r = requests.put(f"{sim.url}/_sim/sandboxes", json={}, timeout=10)
     assert r.status_code == 405 and r.json()["code"] == "methodNotAllowed"
     assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_moving_the_clock_runs_due_work_before_it_answers(sandbox, sim):
+    """control-plane.md "Clock": moving the clock fires what became due before the call returns.
+    A Trainingportal class with bookings is deleted one hour (sandbox clock) after its cancel."""
+    tp = sandbox["credentials"]["trainingportal"]["providers"][0]
+    auth = {"username": tp["username"], "password": tp["password"]}
+    api = sandbox["baseUrls"]["trainingportal"]
+    clock = f"{sim.url}/_sim/sandboxes/{sandbox['id']}/clock"
+    bookings = requests.get(f"{sim.url}/_sim/sandboxes/{sandbox['id']}/trainingportal/bookings", timeout=10).json()
+    booked = next(b for b in bookings["items"] if b.get("enrollmentStatus", b.get("status")) == "NEW")
+    classes = requests.get(f"{sim.url}/_sim/sandboxes/{sandbox['id']}/trainingportal/classes", timeout=10).json()
+    cls = next(c for c in classes["items"] if c["externalId"] == booked["externalCourseClassId"])
+    course = cls["courseExternalId"]
+    requests.post(clock, json={"freeze": True}, timeout=10)
+    r = requests.post(f"{api}/courses/get/{course}/courseClasses/cancel/{cls['externalId']}", data=auth, timeout=10)
+    assert (r.status_code, r.json()) == (200, {"sucessful": True, "errorMessage": ""})
+    pending = requests.get(clock, timeout=10).json()["pending"]
+    assert [p["kind"] for p in pending] == ["trainingportal.delete-class"]
+    assert requests.post(clock, json={"advance": "PT59M"}, timeout=10).json()["pending"] == pending
+    assert requests.post(clock, json={"advance": "PT1M"}, timeout=10).json()["pending"] == []

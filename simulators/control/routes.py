@@ -73,9 +73,14 @@ def reset_sandbox(sandbox_id: str) -> Response:
 # -- clock ----------------------------------------------------------------------------------------
 
 
+def clock_answer(sandbox_id: str, state: dict) -> Response:
+    """The clock, and the due work still scheduled after any move (what moved has already run)."""
+    return jsonify({**state, "pending": platform().clock.pending(sandbox_id)})
+
+
 @sandbox_bp.get("/clock")
 def get_clock(sandbox_id: str) -> Response:
-    return jsonify(platform().clock.state(sandbox_id))
+    return clock_answer(sandbox_id, platform().clock.state(sandbox_id))
 
 
 @sandbox_bp.post("/clock")
@@ -95,21 +100,21 @@ def move_clock(sandbox_id: str) -> Response:
             seconds = parse_duration(value)
         except ValueError as exc:
             raise Invalid(str(exc), field="advance") from None
-        return jsonify(clock.advance(sandbox_id, seconds))
+        return clock_answer(sandbox_id, clock.advance(sandbox_id, seconds))
     if action == "set":
         try:
             when = parse_datetime(value)
         except (ValueError, TypeError):
             raise Invalid(f"set must be an ISO-8601 date-time such as 2027-01-01T09:00:00Z, got {value!r}",
                           field="set") from None
-        return jsonify(clock.set(sandbox_id, when))
+        return clock_answer(sandbox_id, clock.set(sandbox_id, when))
     if not isinstance(value, bool):
         raise Invalid(f"{action} must be true or false, got {value!r}", field=action)
     if action == "freeze":
-        return jsonify(clock.freeze(sandbox_id) if value else clock.unfreeze(sandbox_id))
+        return clock_answer(sandbox_id, clock.freeze(sandbox_id) if value else clock.unfreeze(sandbox_id))
     if not value:
         raise Invalid("reset must be true", field="reset")
-    return jsonify(clock.reset(sandbox_id))
+    return clock_answer(sandbox_id, clock.reset(sandbox_id))
 
 
 # -- journal --------------------------------------------------------------------------------------

@@ -139,9 +139,11 @@ class Clock:
         db.execute("DELETE FROM _due WHERE sandbox = ? AND kind = ? AND ref = ?", [sandbox, kind, ref])
 
     def pending(self, sandbox: str) -> list[dict[str, Any]]:
+        """The work still scheduled (the first 100), soonest first."""
         with self.store.read() as db:
-            return [dict(r) for r in db.query(
-                "SELECT due_at, kind, ref FROM _due WHERE sandbox = ? ORDER BY due_at", [sandbox])]
+            return [{"dueAt": r[0], "kind": r[1], "ref": r[2]} for r in db.execute(
+                "SELECT due_at, kind, ref FROM _due WHERE sandbox = ? ORDER BY due_at, id LIMIT 100",
+                [sandbox]).fetchall()]
 
     def enter(self, sandbox: str) -> tuple[int, bool]:
         """The start of a simulated-API call: ``run_due``, and from the same single read whether the
