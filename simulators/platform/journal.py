@@ -53,16 +53,63 @@ def _unmasked(m: re.Match[str]) -> str:
     return m.group(1) + (MASK if m.group(2) else "") + m.group(3)
 
 
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+_TAG_CHARS = _NAME_CHARS | {":"}
+# the only non-ASCII characters that re.IGNORECASE matches to an ASCII letter, digit, _ . or -
+# (İ ı ſ K; computed over every code point): text holding one runs every pattern
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _project(m: re.Match[str]) -> str:
+    # a non-ASCII letter or digit can be part of an XML prefix (\w): keep it a tag character; anything
+    # else can be part of no name. Either way the flags below can only say "maybe" more often.
+    return "a" if m.group(0).isalnum() else "\x00"
+
+
+def _candidates(text: str) -> tuple[bool, bool, bool, bool] | None:
+    """Which of the four patterns can match ``text`` at all (a necessary condition per pattern, found with
+    ``str.find`` rather than by running each regex over the whole text), or None to run them all.
+
+    Every match holds a secret word (``password``, ``passwd``, ``secret``, ``token``, ``authorization``):
+    after it and a run of name characters, JSON needs ``"`` and form/query ``=``; XML needs ``<`` before
+    it and a run of name characters and ``:``; the Authorization parameters are ``secret=`` / ``token=``.
+    Masking only replaces values by ``*``, so a pattern that cannot match before cannot match after."""
+    if not text.isascii():
+        if _FOLDS_TO_ASCII.search(text):
+            return None
+        text = _NON_ASCII.sub(_project, text)
+    low = text.lower()
+    json_like = form_like = xml_like = False
+    size = len(low)
+    for word in _SECRET_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            end = at + len(word)
+            while end < size and low[end] in _NAME_CHARS:
+                end += 1
+            if end < size:
+                json_like = json_like or low[end] == '"'
+                form_like = form_like or low[end] == "="
+            start = at - 1
+            while start >= 0 and low[start] in _TAG_CHARS:
+                start -= 1
+            xml_like = xml_like or (start >= 0 and low[start] == "<")
+            at = low.find(word, at + 1)
+    return json_like, form_like, xml_like, ("secret=" in low or "token=" in low)
+
+
 def _mask_ordered(text: str, ordered: tuple[str, ...]) -> str:
     if not text:
         return text
     for value in ordered:
         if value in text:
             text = text.replace(value, MASK)
-    low = text.lower()
-    if any(word in low for word in _SECRET_WORDS):
-        for pattern in _PATTERNS:
-            text = pattern.sub(_unmasked, text)
+    which = _candidates(text)
+    if which is None or any(which):
+        for i, pattern in enumerate(_PATTERNS):
+            if which is None or which[i]:
+                text = pattern.sub(_unmasked, text)
     return text
 
 
