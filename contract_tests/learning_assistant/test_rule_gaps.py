@@ -94,3 +94,26 @@ def test_update_cannot_move_the_enrolment_to_another_course(la, ref):
     assert messages(result) == [("INVALID", "Course.CourseQAN",
                                  f"the course of an enrolment cannot be changed (it is {first.CourseQAN}, got "
                                  f"{other.CourseQAN!r}); enrol the learner on the other course")]
+
+
+def test_update_enrolment_keeps_forename_birthdate_and_gender_even_when_sent(la, sandbox):
+    """Spec "UpdateEnrolment": BirthDate, Forename and Gender are not updatable. Type_enrolmentUserUpdate has
+    no such fields, so only a hand-written envelope can send them: they are ignored, the rest is applied."""
+    from lxml import etree
+
+    from .conftest import TNS, envelope, token_header
+
+    la.authenticate()
+    ref = reference(la)
+    result = enrol(la, learner(ref))
+    assert result.Success, messages(result)
+    params = (f'<User><CandidateUUID>{result.CandidateUUID}</CandidateUUID>'
+              f'<CourseUUID>{ref["framework"].CourseUUID}</CourseUUID><Forename>Changed</Forename>'
+              '<BirthDate>1990-01-01</BirthDate><Gender>M</Gender><JobTitle>Site supervisor</JobTitle></User>')
+    resp = la.raw("enrolment_update", envelope("UpdateEnrolment", params, token_header(la.token)))
+    assert resp.status_code == 200, resp.text
+    ret = etree.fromstring(resp.content).find(f".//{{{TNS}}}UpdateEnrolmentResponse/UpdateEnrolmentReturn")
+    assert ret.findtext("Success") == "true", resp.text
+    record = sandbox.get(f"/learning-assistant/candidates/{result.CandidateUUID}")["record"]
+    assert (record["Forename"], record["BirthDate"], record["Gender"]) == ("Amelia", "2004-05-17", "F")
+    assert record["JobTitle"] == "Site supervisor"
