@@ -70,9 +70,10 @@ class Provider:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["hang", "trickle"])
 def test_a_hanging_provider_times_out_and_blocks_nobody(serve, mode):
-    """Provider timeoutSeconds=2 on a provider that never answers (or trickles a byte every 0.3 s):
-    4 bookings at once each fail within 2 + 1.5 s with a recorded timeout and no seat taken; meanwhile
-    other clients' calls (health, getCourses, addClass) are answered in under 1.5 s each."""
+    """Provider timeoutSeconds=4 on a provider that never answers (or trickles a byte every 0.3 s):
+    4 bookings at once each fail within 4 + 2 s with a recorded timeout and no seat taken; meanwhile
+    other clients' calls (health, getCourses, addClass) are answered in under 2.5 s each (a call stuck
+    behind the provider would wait its 4 s; the margin keeps a loaded 2-CPU machine from flaking)."""
     provider = Provider(mode)
     srv = serve(workers=1, threads=8)
     try:
@@ -81,7 +82,7 @@ def test_a_hanging_provider_times_out_and_blocks_nobody(serve, mode):
         sim = f"{srv.url}/_sim/sandboxes/{sb['id']}"
         user = work.tp_auth["username"]
         r = requests.patch(f"{sim}/trainingportal/providers/{user}",
-                           json={"reservationUrl": provider.url, "timeoutSeconds": 2}, timeout=10)
+                           json={"reservationUrl": provider.url, "timeoutSeconds": 4}, timeout=10)
         assert r.status_code == 200, r.text
         kind, cls, ok, status, body = work.write("courseClass", 1)
         assert ok, body
@@ -98,7 +99,7 @@ def test_a_hanging_provider_times_out_and_blocks_nobody(serve, mode):
             bookings = [pool.submit(book, i) for i in range(4)]
             time.sleep(0.3)
             others = []
-            deadline = time.monotonic() + 2
+            deadline = time.monotonic() + 3
             n = 0
             while time.monotonic() < deadline:
                 for call in (lambda: requests.get(f"{srv.url}/_sim/health", timeout=5),
@@ -113,10 +114,10 @@ def test_a_hanging_provider_times_out_and_blocks_nobody(serve, mode):
             results = [f.result() for f in bookings]
         assert all(status in (200, 204) for _, status in others), others
         slowest = max(t for t, _ in others)
-        assert slowest < 1.5, f"another client waited {slowest:.2f} s behind the hanging provider"
+        assert slowest < 2.5, f"another client waited {slowest:.2f} s behind the hanging provider"
         for took, resp in results:
             assert resp.status_code == 502, resp.text
-            assert took < 3.5, f"the booking took {took:.1f} s with a 2 s provider timeout"
+            assert took < 6, f"the booking took {took:.1f} s with a 4 s provider timeout"
             delivery = resp.json()["delivery"]
             assert delivery["outcome"] == "failed" and "timed out" in delivery["reason"], delivery
         after = next(c for c in requests.get(f"{sim}/trainingportal/classes", timeout=10).json()["items"]
