@@ -28,6 +28,41 @@ class _Database(sqlite_utils.Database):
     every statement in (there to roll back a statement that turns out to write; a SELECT cannot): one
     round trip per read instead of three. Anything else goes through sqlite-utils unchanged."""
 
+    # sqlite-utils reads sqlite_master for the table and view names on every db["t"] and insert (three
+    # statements per insert). The names change only by DDL, which runs through this connection at start-up
+    # (Store.register: every process registers the same tables; no code creates or drops tables later):
+    # they are kept until this connection runs DDL.
+    _names: dict[str, list[str]] | None = None
+
+    def table_names(self, fts4: bool = False, fts5: bool = False) -> list[str]:
+        if fts4 or fts5:
+            return super().table_names(fts4=fts4, fts5=fts5)
+        return list(self._cached_names("table"))
+
+    def view_names(self) -> list[str]:
+        return list(self._cached_names("view"))
+
+    def _cached_names(self, kind: str) -> list[str]:
+        if self._names is None:
+            self._names = {}
+        names = self._names.get(kind)
+        if names is None:
+            names = self._names[kind] = [r[0] for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = ?", [kind]).fetchall()]
+        return names
+
+    def forget_names(self) -> None:
+        self._names = None
+
+    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        if sql.lstrip()[:4].upper() in ("CREA", "DROP", "ALTE"):
+            self._names = None
+        return super().execute(sql, parameters)
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:  # type: ignore[override]
+        self._names = None
+        return super().executescript(sql)
+
     def query(self, sql: str, params: Any = None) -> Iterator[dict[str, Any]]:  # type: ignore[override]
         if self._tracer is None and sql.lstrip()[:7].upper() in ("SELECT ", "SELECT\n", "SELECT\t"):
             cursor = self.conn.execute(sql, params if params is not None else ())
@@ -148,6 +183,7 @@ class Store:
                 self._depth = 0
                 if self.db.conn.in_transaction:
                     self.db.conn.execute("ROLLBACK")
+                self.db.forget_names()  # a rolled-back CREATE must not stay in the names
                 raise
             self._depth = 0
             self.db.conn.execute("COMMIT")
@@ -164,6 +200,7 @@ class Store:
     def register(self, tables: list[Table]) -> None:
         """Create or migrate the given tables (idempotent; safe when several processes start at once)."""
         with self.write() as db:
+            db.forget_names()  # another process may have created tables since this connection last looked
             if "_schema" not in db.table_names():
                 db["_schema"].create({"component": str, "version": int}, pk="component")
             for table in tables:
