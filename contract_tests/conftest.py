@@ -62,12 +62,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                                     f"(set {', '.join(missing)})"))
 
 
+def _absent_line(config: pytest.Config) -> str | None:
+    if config.getoption("--target") != "real":
+        return None
+    absent = [s for s, names in REAL_ENV.items() if not all(os.environ.get(n) for n in names)]
+    if not absent:
+        return None
+    names = ", ".join(n for s in absent for n in REAL_ENV[s])
+    return f"--target real: skipped {', '.join(absent)}: no credentials in the environment (set {names})"
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
-    if config.getoption("--target") == "real":
-        absent = [s for s, names in REAL_ENV.items() if not all(os.environ.get(n) for n in names)]
-        if absent:
-            return f"--target real: skipping {', '.join(absent)}: credentials not set in the environment"
-    return None
+    return _absent_line(config)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # noqa: ANN001
+    line = _absent_line(config)
+    if line:
+        terminalreporter.write_line(line, yellow=True)
 
 
 def _spawn(tmp: str) -> tuple[subprocess.Popen, str]:
