@@ -78,6 +78,33 @@ def _credentials_lines(creds: dict[str, Any], indent: str = "  ") -> str:
     return "\n".join(indent + f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in creds.items())
 
 
+def _seed_demo_in_child(db: str, config: dict[str, Any]) -> int | None:
+    """Create (migrate) the database and seed the demo sandbox in a forked child, while the parent builds
+    the app: the two overlap on a multi-core machine, and Faker (imported only to seed) never enters the
+    arbiter and so not the workers forked from it (~4 MB each). Returns the child's pid, or None (no
+    fork here), in which case the parent's ``ensure_demo`` seeds as before."""
+    if not hasattr(os, "fork"):  # pragma: no cover - not POSIX
+        return None
+    from .app import load_systems
+    from .platform.runtime import Platform
+    from .platform.store import Store
+
+    systems = load_systems()  # imported before the fork: the parent needs them too
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        store = Store(db)
+        Platform(store, systems, config).sandboxes.ensure_demo()
+        store.close()
+        code = 0
+    except BaseException:  # noqa: BLE001 - the parent seeds again and reports the error
+        code = 1
+    finally:
+        os._exit(code)
+
+
 def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token: str | None = None,
           demo: bool = True) -> None:
     from gunicorn.app.base import BaseApplication
@@ -98,7 +125,13 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
     preload = db != ":memory:"
     built = None
     if preload:
-        built = create_app(config)
+        seeder = _seed_demo_in_child(db, config) if demo else None
+        built = create_app({**config, "DEMO": False})
+        built.config["DEMO"] = demo
+        if seeder is not None:
+            _, status = os.waitpid(seeder, 0)
+            if status != 0:  # the child failed: seed here, where the error is raised and reported
+                built.extensions["trainsim"].sandboxes.ensure_demo()
         print(banner(built, url), flush=True)
         built.extensions["trainsim"].store.close()
 
