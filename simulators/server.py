@@ -90,6 +90,7 @@ def _seed_demo_in_child(db: str, config: dict[str, Any]) -> int | None:
     from .platform.store import Store
 
     systems = load_systems()  # imported before the fork: the parent needs them too
+    Store(db).close()  # the file exists and is in WAL mode before two processes open it at once
     pid = os.fork()
     if pid:
         return pid
