@@ -32,8 +32,8 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and every descendant, from /proc (MB)."""
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every descendant, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -45,19 +45,37 @@ def tree_rss_mb(pid: int) -> float:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(ppid, []).append(int(entry))
-    total_kb, todo = 0, [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo.extend(children.get(p, []))
+    return out
+
+
+def _tree_field_mb(pid: int, path: str, field: str) -> float:
+    total_kb = 0
+    for p in _tree(pid):
         try:
-            with open(f"/proc/{p}/status", encoding="ascii", errors="replace") as fh:
+            with open(f"/proc/{p}/{path}", encoding="ascii", errors="replace") as fh:
                 for line in fh:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total_kb += int(line.split()[1])
                         break
         except OSError:
             continue
     return total_kb / 1024.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and every descendant, summed (MB): pages the forked workers share with
+    the arbiter count once per process, so this overstates what the tree really holds."""
+    return _tree_field_mb(pid, "status", "VmRSS:")
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of the tree (MB): each shared page split between the processes sharing it."""
+    return _tree_field_mb(pid, "smaps_rollup", "Pss:")
 
 
 class RssSampler:
@@ -115,6 +133,9 @@ class Server:
 
     def rss_mb(self) -> float:
         return tree_rss_mb(self.proc.pid) if self.proc else 0.0
+
+    def pss_mb(self) -> float:
+        return tree_pss_mb(self.proc.pid) if self.proc else 0.0
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
