@@ -61,10 +61,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def banner(app: Any, url: str) -> str:
     plat = app.extensions["trainsim"]
-    lines = [f"trainsim serving on {url}", f"  dashboard      {url}/_sim/",
-             f"  control plane  {url}/_sim/docs  ({url}/_sim/openapi.json)"]
+    lines = [f"trainsim serving on {url}", f"  dashboard           {url}/_sim/",
+             f"  control plane       {url}/_sim/docs  ({url}/_sim/openapi.json)"]
     for system in plat.systems.values():
-        lines.append(f"  {system.name:<15}{url}{system.base_path}")
+        lines.append(f"  {system.name:<20}{url}{system.base_path}")
     if plat.sandboxes.exists("demo"):
         sb = plat.sandboxes.get("demo", url)
         lines.append("demo sandbox credentials (stable; see README):")
