@@ -106,7 +106,8 @@ def record_journal(response: Response) -> Response:
 
 
 def drop_connection() -> Response:
-    """Close the client's socket without an answer (servers expose it in the WSGI environ)."""
+    """Close the client's socket without an answer: the server puts the socket (``trainsim.socket``) or a
+    callable that closes it (``trainsim.drop``) in the WSGI environ."""
     call = g.get("sim_call")
     if call:
         plat = platform()
@@ -117,6 +118,9 @@ def drop_connection() -> Response:
             request=_request_record(), response={"dropped": True},
             secrets=call["secrets"] + plat.sandboxes.secrets_of(call["sandbox"]))
         g.sim_call = None
+    drop = request.environ.get("trainsim.drop")  # a server that owns its sockets gives a callable
+    if callable(drop):
+        drop()
     sock = request.environ.get("gunicorn.socket") or request.environ.get("trainsim.socket")
     if isinstance(sock, socket.socket):
         try:
