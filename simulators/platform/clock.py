@@ -8,6 +8,7 @@ Rules that only compare times (token expiry, link expiry, confirmation delay) re
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,9 @@ class Clock:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.handlers: dict[str, DueHandler] = {}
+        # per thread: (sandbox, clock row) read by ``enter`` at the start of a simulated-API call; ``now``
+        # answers from it until ``unpin`` (the app's teardown of that request) instead of a query each time
+        self._pinned = threading.local()
 
     def on_due(self, kind: str, handler: DueHandler) -> None:
         self.handlers[kind] = handler
@@ -54,6 +58,11 @@ class Clock:
         return datetime.fromtimestamp(time.time() + row["offset"], UTC)
 
     def now(self, sandbox: str, db: sqlite_utils.Database | None = None) -> datetime:
+        """The sandbox's time. During a simulated-API call, from the clock row read when the call began
+        (the call happens at the instant it arrived, whatever the control plane does meanwhile)."""
+        pinned = getattr(self._pinned, "row", None)
+        if pinned is not None and pinned[0] == sandbox:
+            return self._now_from(pinned[1])
         if db is not None:
             return self._now_from(self._row(db, sandbox))
         with self.store.read() as rdb:
@@ -145,16 +154,24 @@ class Clock:
                 "SELECT due_at, kind, ref FROM _due WHERE sandbox = ? ORDER BY due_at, id LIMIT 100",
                 [sandbox]).fetchall()]
 
-    def enter(self, sandbox: str) -> tuple[int, bool]:
-        """The start of a simulated-API call: ``run_due``, and from the same single read whether the
-        sandbox has any fault rule at all (``Faults.pick`` needs no query of its own when it has none).
-        Returns (how many due items ran, whether a fault rule exists). Nothing is kept between calls."""
+    def enter(self, sandbox: str) -> tuple[bool, list[str]]:
+        """The start of a simulated-API call, in one read: the clock (pinned for this thread until
+        ``unpin``), due work (run), whether the sandbox has any fault rule (``Faults.pick`` needs no query
+        of its own when it has none) and the sandbox's credential secrets (for the journal's masking).
+        Returns (whether a fault rule exists, secrets). Nothing is kept between calls."""
+        self._pinned.row = None
         with self.store.read() as db:
-            row = db.execute(
+            row = db.conn.execute(
                 "SELECT clock_offset, clock_frozen_at, (SELECT min(due_at) FROM _due WHERE sandbox = ?), "
-                "EXISTS (SELECT 1 FROM _faults WHERE sandbox = ?) FROM _sandboxes WHERE id = ?",
-                [sandbox, sandbox, sandbox]).fetchone()
-        return self._run_due(sandbox, row), bool(row[3])
+                "EXISTS (SELECT 1 FROM _faults WHERE sandbox = ?), (SELECT json_group_array(secret) FROM "
+                "_credentials WHERE sandbox = ? AND secret IS NOT NULL AND secret != '') "
+                "FROM _sandboxes WHERE id = ?", [sandbox, sandbox, sandbox, sandbox]).fetchone()
+        self._run_due(sandbox, row)
+        self._pinned.row = (sandbox, {"offset": row[0] or 0.0, "frozen_at": row[1]})
+        return bool(row[3]), loads(row[4], [])
+
+    def unpin(self) -> None:
+        self._pinned.row = None
 
     def run_due(self, sandbox: str) -> int:
         """Run every piece of work whose time has come, oldest first, each in the same transaction as

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Flask, Response, abort, current_app, g, request
 
@@ -28,9 +29,9 @@ def platform() -> Platform:
 def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[str, ...] = ()) -> Response | None:
     """Enter a simulated-API call for ``sandbox``; returns a fault's response to send instead, if any."""
     plat = platform()
+    any_rule, sandbox_secrets = plat.clock.enter(sandbox)  # one read: clock, due work, fault rules, secrets
     g.sim_call = {"system": system, "sandbox": sandbox, "operation": f"{system}.{operation}",
-                  "secrets": list(secrets)}
-    _, any_rule = plat.clock.enter(sandbox)  # one read: clock, due work, whether any fault rule exists
+                  "secrets": [*secrets, *sandbox_secrets]}
     effect = plat.faults.pick(sandbox, system, operation, any_rule=any_rule)
     if effect is None:
         return None
@@ -66,21 +67,53 @@ def add_secret(value: str | None) -> None:
         g.sim_call["secrets"].append(value)
 
 
+def form() -> dict[str, str]:
+    """The request's form body (``application/x-www-form-urlencoded``) as a dict, the first value of a
+    repeated name winning, as werkzeug's ``request.form.to_dict()`` gives it; parsed once per request from
+    the body (read within the body limit) with the standard library, which costs a tenth of werkzeug's
+    form parser. Other content types: werkzeug's ``request.form`` (multipart), else empty."""
+    cached = g.get("sim_form")
+    if cached is not None:
+        return cached
+    mimetype = request.mimetype  # parsed from the header on every access
+    if mimetype == "application/x-www-form-urlencoded":
+        values: dict[str, str] = {}
+        try:  # exactly werkzeug's parse (formparser._parse_urlencoded): a body not in UTF-8 is no form
+            pairs = parse_qsl(request.get_data(cache=True).decode(), keep_blank_values=True,
+                              errors="werkzeug.url_quote")
+        except ValueError:
+            pairs = []
+        for key, value in pairs:
+            values.setdefault(key, value)
+    elif mimetype == "multipart/form-data":
+        values = request.form.to_dict()
+    else:
+        values = {}
+    g.sim_form = values
+    return values
+
+
+# the request headers a journal entry keeps, by their WSGI environ key, named as werkzeug names them
+_JOURNAL_HEADERS = (("CONTENT_TYPE", "Content-Type"), ("HTTP_ACCEPT", "Accept"),
+                    ("HTTP_AUTHORIZATION", "Authorization"), ("HTTP_SOAPACTION", "Soapaction"),
+                    ("CONTENT_LENGTH", "Content-Length"), ("HTTP_USER_AGENT", "User-Agent"))
+
+
 def _request_record() -> dict[str, Any]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() in
-               ("content-type", "accept", "authorization", "soapaction", "content-length", "user-agent")}
-    body = ""
-    if request.mimetype == "multipart/form-data":
+    environ = request.environ
+    headers = {name: environ[key] for key, name in _JOURNAL_HEADERS if environ.get(key)}
+    query = environ.get("QUERY_STRING", "").encode("latin-1", "replace").decode("latin-1")
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
         files = {name: {"filename": f.filename, "contentType": f.mimetype} for name, f in request.files.items()}
-        return {"query": request.query_string.decode("latin-1"), "headers": headers,
-                "form": request.form.to_dict(), "files": files}
+        return {"query": query, "headers": headers, "form": form(), "files": files}
     try:
         body = request.get_data(cache=True, as_text=True)
     except Exception:  # noqa: BLE001 - a body we cannot read is journaled as absent
         body = ""
-    record: dict[str, Any] = {"query": request.query_string.decode("latin-1"), "headers": headers, "body": body}
-    if request.mimetype == "application/x-www-form-urlencoded":
-        record["form"] = request.form.to_dict()
+    record: dict[str, Any] = {"query": query, "headers": headers, "body": body}
+    if mimetype == "application/x-www-form-urlencoded":
+        record["form"] = form()
     return record
 
 
@@ -94,14 +127,13 @@ def record_journal(response: Response) -> Response:
     except Exception:  # noqa: BLE001
         body = ""
     started = g.get("sim_started", time.perf_counter())
-    now, sandbox_secrets = plat.sandboxes.clock_and_secrets(call["sandbox"])
-    secrets = call["secrets"] + sandbox_secrets
+    sandbox = call["sandbox"]
     plat.journal.record(
-        call["sandbox"], at=iso(now), wall=iso(utcnow()), system=call["system"],
+        sandbox, at=iso(plat.clock.now(sandbox)), wall=iso(utcnow()), system=call["system"],
         operation=call["operation"], method=request.method, path=request.path, status=response.status_code,
         duration_ms=(time.perf_counter() - started) * 1000, request=_request_record(),
         response={"headers": {"Content-Type": response.headers.get("Content-Type", "")}, "body": body},
-        secrets=secrets)
+        secrets=call["secrets"])
     return response
 
 
@@ -115,8 +147,7 @@ def drop_connection() -> Response:
             call["sandbox"], at=iso(plat.clock.now(call["sandbox"])), wall=iso(utcnow()), system=call["system"],
             operation=call["operation"], method=request.method, path=request.path, status=0,
             duration_ms=(time.perf_counter() - g.get("sim_started", time.perf_counter())) * 1000,
-            request=_request_record(), response={"dropped": True},
-            secrets=call["secrets"] + plat.sandboxes.secrets_of(call["sandbox"]))
+            request=_request_record(), response={"dropped": True}, secrets=call["secrets"])
         g.sim_call = None
     drop = request.environ.get("trainsim.drop")  # a server that owns its sockets gives a callable
     if callable(drop):
@@ -162,7 +193,12 @@ def refuse_oversized_body() -> None:
         enforce_body_limit(limit)
 
 
+def _end_call(exc: BaseException | None = None) -> None:
+    platform().clock.unpin()
+
+
 def install(app: Flask) -> None:
     app.before_request(refuse_oversized_body)
+    app.teardown_request(_end_call)
     app.after_request(record_journal)
     app.register_error_handler(Dropped, lambda e: drop_connection())

@@ -7,6 +7,7 @@ headers called password, secret, token, authorization, in form, JSON or XML bodi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -41,10 +42,6 @@ _PATTERNS = [
 ]
 
 
-# every pattern above needs one of these words (case-insensitive); text without any skips the regexes
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization")
-
-
 def _ordered(secrets: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True))
 
@@ -53,50 +50,75 @@ def _unmasked(m: re.Match[str]) -> str:
     return m.group(1) + (MASK if m.group(2) else "") + m.group(3)
 
 
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-")
-_TAG_CHARS = _NAME_CHARS | {":"}
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_.-")
+_TAG_BYTES = _NAME_BYTES | {ord(":")}
+# every pattern above needs one of the words password, passwd, secret, token, authorization
+# (case-insensitive); "passw" stands for the first two (a match holding either holds it)
+_SCAN_WORDS = (b"passw", b"secret", b"token", b"authorization")
 # the only non-ASCII characters that re.IGNORECASE matches to an ASCII letter, digit, _ . or -
-# (İ ı ſ K; computed over every code point): text holding one runs every pattern
-_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# (İ ı ſ K; computed over every code point): text holding one runs every pattern over all of it
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
-def _project(m: re.Match[str]) -> str:
-    # a non-ASCII letter or digit can be part of an XML prefix (\w): keep it a tag character; anything
-    # else can be part of no name. Either way the flags below can only say "maybe" more often.
-    return "a" if m.group(0).isalnum() else "\x00"
-
-
-def _candidates(text: str) -> tuple[bool, bool, bool, bool] | None:
-    """Which of the four patterns can match ``text`` at all (a necessary condition per pattern, found with
-    ``str.find`` rather than by running each regex over the whole text), or None to run them all.
+def _scan(text: str) -> tuple[bool, bool, list[int], bool] | None:
+    """Where the four patterns can match ``text`` (a necessary condition per pattern, found with
+    ``bytes.find`` on the lower-cased UTF-8 rather than by running each regex over the whole text): whether
+    the JSON and the form/query patterns can match, the positions (in ``text``) of every ``<`` an XML match
+    can start at, and whether the Authorization parameters can; None to run every pattern everywhere.
 
     Every match holds a secret word (``password``, ``passwd``, ``secret``, ``token``, ``authorization``):
     after it and a run of name characters, JSON needs ``"`` and form/query ``=``; XML needs ``<`` before
     it and a run of name characters and ``:``; the Authorization parameters are ``secret=`` / ``token=``.
-    Masking only replaces values by ``*``, so a pattern that cannot match before cannot match after."""
-    if not text.isascii():
-        if _FOLDS_TO_ASCII.search(text):
-            return None
-        text = _NON_ASCII.sub(_project, text)
-    low = text.lower()
-    json_like = form_like = xml_like = False
+    A non-ASCII character counts as a name character (an XML prefix may hold letters of any script), so
+    the answer can only say "maybe" more often than the regexes match."""
+    if text.isascii():
+        raw = text.encode("ascii")
+    elif any(c in text for c in _FOLDS_TO_ASCII):
+        return None
+    else:
+        raw = text.encode("utf-8", "surrogatepass")
+    low = raw.lower()
+    json_like = form_like = params = False
+    xml_at: set[int] = set()
     size = len(low)
-    for word in _SECRET_WORDS:
+    for word in _SCAN_WORDS:
         at = low.find(word)
         while at >= 0:
             end = at + len(word)
-            while end < size and low[end] in _NAME_CHARS:
+            # the Authorization parameters: secret= or token= (a word boundary before: a maybe either way)
+            params = params or (end < size and low[end] == 0x3D and word in (b"secret", b"token"))
+            while end < size and (low[end] in _NAME_BYTES or low[end] > 0x7F):
                 end += 1
             if end < size:
-                json_like = json_like or low[end] == '"'
-                form_like = form_like or low[end] == "="
+                json_like = json_like or low[end] == 0x22  # "
+                form_like = form_like or low[end] == 0x3D  # =
             start = at - 1
-            while start >= 0 and low[start] in _TAG_CHARS:
+            while start >= 0 and (low[start] in _TAG_BYTES or low[start] > 0x7F):
                 start -= 1
-            xml_like = xml_like or (start >= 0 and low[start] == "<")
+            if start >= 0 and low[start] == 0x3C:  # <
+                xml_at.add(start)
             at = low.find(word, at + 1)
-    return json_like, form_like, xml_like, ("secret=" in low or "token=" in low)
+    starts = sorted(xml_at)
+    if starts and size != len(text):  # byte offsets to character offsets (each is at a "<", a boundary)
+        starts = [len(raw[:at].decode("utf-8", "surrogatepass")) for at in starts]
+    return json_like, form_like, starts, params
+
+
+def _sub_at(pattern: re.Pattern[str], text: str, starts: list[int]) -> str:
+    """``pattern.sub(_unmasked, text)`` when every match starts at one of ``starts`` (ascending)."""
+    out, last = [], 0
+    for at in starts:
+        if at < last:
+            continue
+        m = pattern.match(text, at)
+        if m:
+            out.append(text[last:at])
+            out.append(_unmasked(m))
+            last = m.end()
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _mask_ordered(text: str, ordered: tuple[str, ...]) -> str:
@@ -105,11 +127,20 @@ def _mask_ordered(text: str, ordered: tuple[str, ...]) -> str:
     for value in ordered:
         if value in text:
             text = text.replace(value, MASK)
-    which = _candidates(text)
-    if which is None or any(which):
-        for i, pattern in enumerate(_PATTERNS):
-            if which is None or which[i]:
-                text = pattern.sub(_unmasked, text)
+    found = _scan(text)
+    if found is None:
+        for pattern in _PATTERNS:
+            text = pattern.sub(_unmasked, text)
+        return text
+    json_like, form_like, xml_at, params = found
+    if json_like:
+        text = _PATTERNS[0].sub(_unmasked, text)
+    if form_like:
+        text = _PATTERNS[1].sub(_unmasked, text)
+    if xml_at:  # masking above shifted positions: look again
+        text = _PATTERNS[2].sub(_unmasked, text) if json_like or form_like else _sub_at(_PATTERNS[2], text, xml_at)
+    if params:
+        text = _PATTERNS[3].sub(_unmasked, text)
     return text
 
 
@@ -125,11 +156,16 @@ def mask_value(value: Any, secrets: list[str] | tuple[str, ...] = ()) -> Any:
     return _mask_tree(value, _ordered(secrets))
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    return _SECRET_KEY.match(key) is not None
+
+
 def _mask_tree(value: Any, ordered: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return _mask_ordered(_clip(value), ordered)
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and v and _SECRET_KEY.match(k) else _mask_tree(v, ordered))
+        return {k: (MASK if isinstance(k, str) and v and _secret_key(k) else _mask_tree(v, ordered))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_mask_tree(v, ordered) for v in value]
@@ -154,18 +190,18 @@ class Journal:
     def record(self, sandbox: str, *, at: str, wall: str, system: str, operation: str, method: str, path: str,
                status: int, duration_ms: float, request: dict[str, Any], response: dict[str, Any],
                secrets: list[str]) -> None:
-        req = dumps(mask_value(request, secrets))
-        resp = dumps(mask_value(response, secrets))
-        with self.store.write() as db:
-            db.execute(
-                "INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, duration_ms, "
-                "request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [sandbox, at, wall, system, operation, method, path, status, round(duration_ms, 3), req, resp])
-            count = self._since_trim.get(sandbox, 0) + 1
-            if count >= self.trim_every:
-                self._trim(db, sandbox)
-                count = 0
-            self._since_trim[sandbox] = count
+        ordered = _ordered(secrets)
+        req = dumps(_mask_tree(request, ordered))
+        resp = dumps(_mask_tree(response, ordered))
+        self.store.write_one(
+            "INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, duration_ms, "
+            "request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [sandbox, at, wall, system, operation, method, path, status, round(duration_ms, 3), req, resp])
+        count = self._since_trim.get(sandbox, 0) + 1
+        if count >= self.trim_every:
+            self.trim(sandbox)
+            count = 0
+        self._since_trim[sandbox] = count
 
     def _trim(self, db: Any, sandbox: str) -> None:
         row = db.execute("SELECT id FROM _journal WHERE sandbox = ? ORDER BY id DESC LIMIT 1 OFFSET ?",

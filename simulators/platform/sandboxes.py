@@ -237,8 +237,8 @@ class Sandboxes:
         if not key:
             return None
         with self.store.read() as db:
-            row = db.execute("SELECT sandbox, slot, key, secret, data FROM _credentials WHERE system = ? AND key = ?",
-                             [system, key]).fetchone()
+            row = db.conn.execute("SELECT sandbox, slot, key, secret, data FROM _credentials WHERE system = ? "
+                                  "AND key = ?", [system, key]).fetchone()
         if not row:
             return None
         return Credential(row[0], system, row[1], row[2], row[3], loads(row[4], {}))

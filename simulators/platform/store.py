@@ -93,7 +93,9 @@ class _Database(sqlite_utils.Database):
     def query(self, sql: str, params: Any = None) -> Iterator[dict[str, Any]]:  # type: ignore[override]
         if self._tracer is None and sql.lstrip()[:7].upper() in ("SELECT ", "SELECT\n", "SELECT\t"):
             cursor = self.conn.execute(sql, params if params is not None else ())
-            keys = dedupe_keys(d[0] for d in cursor.description)
+            keys = [d[0] for d in cursor.description]
+            if len(set(keys)) != len(keys):
+                keys = dedupe_keys(keys)
             return (dict(zip(keys, row, strict=True)) for row in cursor)
         return super().query(sql, params)
 
@@ -116,6 +118,55 @@ class Table:
 
 
 _STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+# WAL checkpoints run in a background thread of each process, not in the commit that happens to cross
+# SQLite's 1,000-page mark: a checkpoint copies the WAL into the database file and syncs both, which cost
+# a request 10-30 ms at the worst and about 40 % of an insert's average time (measured: 62 -> 44 µs per
+# 2 KB insert, 197 -> 89 µs per 20 KB insert, autocheckpoint on vs off)
+CHECKPOINT_PAGES = 1000
+CHECKPOINT_POLL = 0.1  # seconds between looks at the WAL's size
+
+
+class _Checkpointer(threading.Thread):
+    """Checkpoints (PASSIVE: never waits for readers or writers) ``path``'s WAL once it holds more than
+    ``CHECKPOINT_PAGES`` pages, on its own connection. Stops with ``stop()`` or when its store is gone."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(name="trainsim-checkpointer", daemon=True)
+        self.path = store.path
+        self.store_ref = weakref.ref(store)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        wal = self.path + "-wal"
+        conn: sqlite3.Connection | None = None
+        last = None
+        try:
+            while not self.stopping.wait(CHECKPOINT_POLL) and self.store_ref() is not None:
+                try:
+                    st = os.stat(wal)
+                except OSError:
+                    continue
+                # the WAL is truncated to journal_size_limit when a writer restarts it after a complete
+                # checkpoint, so its size tells how much it holds; unchanged since the last look: nothing new
+                if st.st_size < CHECKPOINT_PAGES * 4096 or (st.st_size, st.st_mtime_ns) == last:
+                    continue
+                last = (st.st_size, st.st_mtime_ns)
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                               timeout=5)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy (another process checkpoints) or the file went away: try again later
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=5)
 
 
 def _reset_after_fork() -> None:
@@ -148,6 +199,7 @@ class Store:
         self._pid = os.getpid()
         # connections a parent opened, kept referenced (never closed) in a forked child
         self._inherited: list[_Database] = []
+        self._checkpointer: _Checkpointer | None = None
         self.tables: dict[str, Table] = {}
         _STORES.add(self)
         self._open()  # opened now: the file exists and is in WAL mode once the store is built
@@ -170,6 +222,10 @@ class Store:
                             raise
                         time.sleep(0.05)
                 conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
+                conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_PAGES * 4096 // 4}")
+                self._checkpointer = _Checkpointer(self)
+                self._checkpointer.start()
             conn.execute("PRAGMA foreign_keys = OFF")
             self._db = _Database(conn)
             return self._db
@@ -188,6 +244,7 @@ class Store:
         if self._db is not None:
             self._inherited.append(self._db)
         self._db = None
+        self._checkpointer = None  # the parent's thread did not come along; the next _open starts one
         self._lock = threading.RLock()
         self._depth = 0
         self._pid = os.getpid()
@@ -224,9 +281,18 @@ class Store:
             self._depth = 0
             self.db.conn.execute("COMMIT")
 
+    def write_one(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        """One statement as its own atomic transaction (SQLite's autocommit: a statement lands whole or not at
+        all), without the two round trips of BEGIN/COMMIT; inside a ``write()`` it joins that transaction."""
+        with self._lock:
+            return self.db.conn.execute(sql, params)
+
     def close(self) -> None:
         """Close this process's connection; a file store opens a new one on its next use."""
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
             if self._db is not None and self._pid == os.getpid():
                 self._db.conn.close()
             self._db = None

@@ -12,6 +12,9 @@ XML = "application/xml"
 
 
 def wants_xml() -> bool:
+    header = request.environ.get("HTTP_ACCEPT", "")
+    if "xml" not in header and "*" not in header:  # nothing in it can select XML: no need to parse it
+        return False
     accept = request.accept_mimetypes
     return bool(accept) and accept.best_match(["application/json", XML], default="application/json") == XML \
         and accept[XML] > accept["application/json"]

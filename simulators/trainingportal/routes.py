@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ..platform.http import begin, platform
+from ..platform.http import begin, form, platform
 from .errors import TrainingportalError
 from .models import SYSTEM_NAME, TrainingportalModel
 from .render import answer, error
@@ -24,7 +24,7 @@ METHODS = ["GET", "POST"]
 def request_params() -> dict[str, str]:
     """Query string and form body merged; a form value wins over a query value of the same name."""
     values = request.args.to_dict()
-    values.update(request.form.to_dict())
+    values.update(form())
     return values
 
 
