@@ -311,9 +311,12 @@ class Store:
                 if table.name not in db.table_names():
                     columns: dict[str, Any] = {"sandbox": str, **table.columns}
                     if table.pk == ("id",) and table.columns.get("id") is int:
-                        # an INTEGER PRIMARY KEY: SQLite assigns ids; rows still carry their sandbox
+                        # an INTEGER PRIMARY KEY: SQLite assigns ids; rows still carry their sandbox, found
+                        # by an index that starts with it (a declared one does: each below starts with
+                        # sandbox; a lone one besides would cost every insert a write and help no query)
                         db[table.name].create(columns, pk="id")
-                        db[table.name].create_index(["sandbox"], if_not_exists=True)
+                        if not table.indexes:
+                            db[table.name].create_index(["sandbox"], if_not_exists=True)
                     else:
                         db[table.name].create(columns, pk=("sandbox", *table.pk))
                     for cols in table.indexes:

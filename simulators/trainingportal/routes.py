@@ -23,7 +23,7 @@ METHODS = ["GET", "POST"]
 
 def request_params() -> dict[str, str]:
     """Query string and form body merged; a form value wins over a query value of the same name."""
-    values = request.args.to_dict()
+    values = request.args.to_dict() if request.environ.get("QUERY_STRING") else {}
     values.update(form())
     return values
 
