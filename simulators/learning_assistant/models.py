@@ -28,6 +28,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SYSTEM_NAME = "learning-assistant"
 TOKEN_IDLE = timedelta(minutes=30)
+# the operations that change state besides the token (the others only read)
+STATE_CHANGING = frozenset({"GroupEnrolment", "UpdateEnrolment"})
+
+
+class _OneStatement:
+    """``execute`` as one autocommit statement of the store (``Store.write_one``)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.store.write_one(sql, params)
 LINK_VALID = timedelta(hours=24)
 DEFAULT_DURATION_MONTHS = 12  # PlannedEndDate when the caller gives none (decision)
 LOGIN_LINK = "https://app.learningassistant.com/login/activate"
@@ -240,25 +252,31 @@ class LearningAssistant:
             return None
         return row[0]
 
-    def _use_token(self, db: sqlite_utils.Database, sandbox: str, token: tuple[str, str] | None,
-                   now: datetime) -> None:
-        """Raise AuthFailed unless the token is valid now; restart its 30 minutes (in the call's transaction)."""
+    def _use_token(self, db: Any, sandbox: str, token: tuple[str, str] | None, now: datetime) -> None:
+        """Raise AuthFailed unless the token is valid now; restart its 30 minutes. One statement: the check
+        and the refresh cannot come apart (``db`` is the call's transaction, or the store for one alone)."""
         if not token:
             raise AuthFailed()
-        row = db.execute("SELECT token_id, last_used FROM la_tokens WHERE sandbox = ? AND token_uuid = ?",
-                         [sandbox, token[1]]).fetchone()
-        if row is None or row[0] != token[0] or now - parse_datetime(row[1]) > TOKEN_IDLE:
+        cursor = db.execute(
+            "UPDATE la_tokens SET last_used = ? WHERE sandbox = ? AND token_id = ? AND token_uuid = ? "
+            "AND last_used >= ?", [iso(now), sandbox, token[0], token[1], iso(now - TOKEN_IDLE)])
+        if cursor.rowcount != 1:
             raise AuthFailed()
-        db.execute("UPDATE la_tokens SET last_used = ? WHERE sandbox = ? AND token_id = ?", [iso(now), sandbox, row[0]])
 
     # -- the SOAP operations ----------------------------------------------------------------------
 
     def call(self, sandbox: str, operation: str, params: dict[str, Any], token: tuple[str, str] | None) -> Any:
-        """Run one authenticated operation; the token check, refresh and the work are one transaction."""
-        with self.store.write() as db:
-            now = self.platform.clock.now(sandbox, db)
-            self._use_token(db, sandbox, token, now)
-            handler = getattr(self, f"_op_{operation}")
+        """Run one authenticated operation. One that changes state does the token check, the refresh and the
+        work in one transaction; a read refreshes the token in one statement, then reads."""
+        handler = getattr(self, f"_op_{operation}")
+        if operation in STATE_CHANGING:
+            with self.store.write() as db:
+                now = self.platform.clock.now(sandbox, db)
+                self._use_token(db, sandbox, token, now)
+                return handler(db, sandbox, params, now)
+        now = self.platform.clock.now(sandbox)
+        self._use_token(_OneStatement(self.store), sandbox, token, now)
+        with self.store.read() as db:
             return handler(db, sandbox, params, now)
 
     def _op_GetTrainers(self, db: sqlite_utils.Database, sandbox: str, params: dict, now: datetime) -> list[dict]:
