@@ -1,7 +1,7 @@
 """``python -m benchmarks``: load ``trainsim serve`` and its bare peers, print the tables.
 
-One run: the bare Flask hello GET and bare Flask + SQLite insert on gunicorn gthread (same workers and
-threads as ``trainsim serve``); cold start of ``trainsim serve`` and of the pytest plugin's in-process
+One run: the bare Flask hello GET and bare Flask + SQLite insert on granian's WSGI interface (same workers
+and threads as ``trainsim serve``); cold start of ``trainsim serve`` and of the pytest plugin's in-process
 server; sandbox creation; every workload against a fresh database; then (unless ``--skip-scale``) the
 same workloads against a sandbox filled by ``trainsim seed --scale``. Each figure is the median of
 ``--rounds`` runs of ``--seconds`` each, 32 connections from a separate process (wrk when installed).
@@ -201,8 +201,8 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [f"load average (1 min) at start / end: {res['load'][0]:.2f} / {res['load'][1]:.2f} on "
              f"{os.cpu_count()} CPUs (other work on the machine skews absolute figures; ratios less so)",
              f"generator: {res['generator']}, {args.connections} connections, {args.seconds} s x "
-             f"{args.rounds} round(s), median; server: trainsim serve (gunicorn gthread, {servers.WORKERS} "
-             f"workers x {servers.THREADS} threads)", ""]
+             f"{args.rounds} round(s), median; server: trainsim serve (granian WSGI, {servers.WORKERS} "
+             f"workers x {servers.THREADS} blocking threads)", ""]
     lines += ["| workload | req/s | × bare | p50 ms | p99 ms | errors | peak RSS MB | target |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
     for key, label in (("hello", "bare Flask hello GET"), ("insert", "bare Flask + SQLite insert")):

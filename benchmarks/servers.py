@@ -140,7 +140,7 @@ class Server:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)  # gunicorn's arbiter stops its workers
+        self.proc.send_signal(signal.SIGTERM)  # granian's parent process stops its workers
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -162,9 +162,11 @@ def trainsim(db: str, log: Path, port: int | None = None) -> Server:
 
 
 def baseline(module: str, log: Path, env: dict[str, str] | None = None) -> Server:
-    """A bare Flask app on gunicorn gthread, with the same workers/threads/keep-alive as ``trainsim serve``."""
+    """A bare Flask app on granian's WSGI interface, with the same workers/threads/HTTP settings as
+    ``trainsim serve`` (simulators/server.py)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(WORKERS),
-           "--threads", str(THREADS), "--keep-alive", "5", "--timeout", "120", "--graceful-timeout", "5",
-           "--log-level", "warning", "--bind", f"127.0.0.1:{port}", f"benchmarks.baselines.{module}:app"]
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1", "--no-ws",
+           "--workers", str(WORKERS), "--blocking-threads", str(THREADS), "--http1-header-read-timeout", "30000",
+           "--workers-kill-timeout", "5", "--log-level", "warning", "--host", "127.0.0.1", "--port", str(port),
+           f"benchmarks.baselines.{module}:app"]
     return Server(f"baseline {module}", cmd, port, "/health", env=_clean_env(**(env or {})), log=log)

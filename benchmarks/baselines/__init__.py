@@ -1,1 +1,1 @@
-"""The bare peers measured in every run on the same server stack (gunicorn gthread, same workers/threads)."""
+"""The bare peers measured in every run on the same server stack (granian WSGI, same workers/threads)."""

@@ -1,4 +1,4 @@
-"""`trainsim serve` as users run it: a real gunicorn process tree on a SQLite file, over real HTTP."""
+"""`trainsim serve` as users run it: a real granian process tree on a SQLite file, over real HTTP."""
 
 import os
 import signal
@@ -127,7 +127,7 @@ def test_fault_times_two_across_two_workers_and_journal_masks(served):
         "matcher": {"system": "trainingportal", "operation": "getCourses"}, "effect": {"status": 503}, "times": 2})
     assert r.status_code == 201
     statuses = []
-    for _ in range(8):  # fresh connections: gunicorn spreads them over both worker processes
+    for _ in range(8):  # fresh connections: the kernel spreads them over both worker processes
         with requests.Session() as s:
             statuses.append(s.post(courses, data=auth, timeout=10).status_code)
     assert sorted(statuses) == [200] * 6 + [503] * 2
@@ -136,7 +136,7 @@ def test_fault_times_two_across_two_workers_and_journal_masks(served):
     assert auth["password"] not in str(journal) and "********" in str(journal)
 
 
-def test_drop_fault_closes_the_connection_under_gunicorn(served):
+def test_drop_fault_closes_the_connection_under_granian(served):
     _, _, url = served
     sb = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
     courses, auth = _tp(sb)

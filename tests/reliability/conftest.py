@@ -1,8 +1,8 @@
 """Servers for the reliability suite: `trainsim serve` as a real subprocess tree, or the app in-process.
 
-* ``serve(workers=3, db=..., env=...)`` starts ``trainsim serve`` (gunicorn, N worker processes) on a
+* ``serve(workers=3, db=..., env=...)`` starts ``trainsim serve`` (granian, N worker processes) on a
   free port with a temp SQLite file, in its own process group so ``kill9()`` takes the whole tree down
-  at once (arbiter and workers), as a crashed container would.
+  at once (parent and workers), as a crashed container would.
 * ``live(config)`` starts ``create_app(config)`` on cheroot in this process (fast), for tests that need
   a config knob (JOURNAL_RETENTION, SIM_ADMIN_TOKEN) or the app object itself (its url_map).
 """
@@ -51,7 +51,7 @@ class Served:
     args: list[str] = field(default_factory=list)
 
     def kill9(self) -> None:
-        """SIGKILL to the arbiter and every worker at once: no shutdown code runs anywhere."""
+        """SIGKILL to the parent and every worker at once: no shutdown code runs anywhere."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -73,7 +73,7 @@ class Served:
             pass
 
     def pids(self) -> list[int]:
-        """The arbiter and its workers (from /proc, no extra dependency)."""
+        """The parent process and its workers (from /proc, no extra dependency)."""
         out = [self.proc.pid]
         for entry in os.listdir("/proc"):
             if not entry.isdigit():

@@ -1,4 +1,4 @@
-"""Concurrent writes and crash durability against `trainsim serve` (gunicorn, 3 worker processes, one
+"""Concurrent writes and crash durability against `trainsim serve` (granian, 3 worker processes, one
 SQLite file), through real HTTP.
 
 Source: issue 9 ("every acknowledged write is present exactly once, ids unique, no `database is locked`
@@ -109,7 +109,7 @@ def _integrity(path: str) -> str:
 
 @pytest.mark.slow
 def test_kill_9_during_a_write_load_loses_no_acknowledged_write(serve, tmp_path):
-    """16 threads write every kind (plus sandboxes and snapshots) for ~2.5 s; then SIGKILL to the arbiter and
+    """16 threads write every kind (plus sandboxes and snapshots) for ~2.5 s; then SIGKILL to the parent and
     all 3 workers at once, mid-write. Restarted on the same file: every acknowledged write is there
     exactly once, PRAGMA integrity_check is ok, and the server takes writes again."""
     db = str(tmp_path / "crash.db")
