@@ -147,6 +147,52 @@ def test_drop_fault_closes_the_connection_under_granian(served):
     assert requests.post(courses, data=auth, timeout=10).status_code == 200
 
 
+def test_drop_closes_only_its_own_connection_amid_other_clients(served):
+    """granian keeps its sockets in Rust: the drop finds the request's own connection among the worker's
+    others (server.py ``_Peers``). Other kept-alive clients on the same address keep being answered."""
+    import http.client
+    import threading
+
+    _, _, url = served
+    port = int(url.rsplit(":", 1)[1])
+    sb = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+    courses, auth = _tp(sb)
+    stop, errors, answered = threading.Event(), [], [0]
+
+    def other_client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while not stop.is_set():
+            try:
+                conn.request("GET", "/_sim/health")
+                resp = conn.getresponse()
+                resp.read()
+                answered[0] += 1
+                if resp.status != 200:
+                    errors.append(resp.status)
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(repr(exc))
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+
+    threads = [threading.Thread(target=other_client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        outcomes = []
+        for _ in range(5):
+            requests.post(f"{url}/_sim/sandboxes/{sb['id']}/faults", timeout=10, json={
+                "matcher": {"system": "trainingportal"}, "effect": {"drop": True}, "times": 1}).raise_for_status()
+            try:
+                outcomes.append(requests.post(courses, data=auth, timeout=10).status_code)
+            except requests.ConnectionError:
+                outcomes.append("dropped")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    assert outcomes == ["dropped"] * 5
+    assert errors == [] and answered[0] > 0
+
+
 def test_cli_drives_a_running_server(served):
     _, _, url = served
 
