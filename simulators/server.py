@@ -268,10 +268,20 @@ class _Adapter:
         with peers.lock:
             peers.in_flight += 1
         try:
-            return self.app(environ, start_response)
+            result = self.app(environ, start_response)
         finally:
             with peers.lock:
                 peers.in_flight -= 1
+        if type(result) is list:
+            return result
+        # granian sends a list in one call from Rust, but steps through any other iterable chunk by chunk,
+        # taking the GIL for each: no answer of the app streams, so it is joined here
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
 
 
 class _QuietAdvice(logging.Filter):

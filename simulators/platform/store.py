@@ -22,6 +22,11 @@ import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed, quote_identifier
 from sqlite_utils.utils import dedupe_keys
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: processes coordinate by SQLite's busy timeout alone
+    fcntl = None  # type: ignore[assignment]
+
 SCHEMA_VERSION = 1
 
 
@@ -180,122 +185,178 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 class Store:
     """The state database. ``path`` is a file path or ``:memory:``.
 
-    All access from one process goes through one connection guarded by a re-entrant lock: Python's GIL
-    serialises the work anyway and one connection keeps ``:memory:`` databases shared by every thread.
-    Processes sharing a file coordinate through SQLite's own locks (``BEGIN IMMEDIATE`` + busy timeout).
+    A file database gives each thread its own connection: readers never wait for one another or for a
+    writer (WAL). A write first takes the process's re-entrant lock (its threads) and then an exclusive
+    ``flock`` on ``<path>-lock`` (the processes of ``trainsim serve``), so writers queue where the lock is
+    handed over the moment it is released, not in SQLite's busy handler, which sleeps 1 ms and more between
+    tries (measured: with two workers journaling every call, the busy handler's sleeps, not CPU, bounded
+    throughput). Any other process writing the file still coordinates through SQLite's own locks
+    (``BEGIN IMMEDIATE`` + busy timeout). A ``:memory:`` database exists only in its connection: there every
+    thread shares one, each access under the lock.
 
-    A file database's connection is opened on first use in each process: a store built before a fork
-    (``trainsim serve`` builds the app once in the arbiter, then forks its workers) never shares its
-    connection with a child; the child opens its own (an SQLite connection must not cross a fork).
+    Connections are opened on first use in each process and thread: a store built before a fork (``trainsim
+    serve`` builds the app once in the parent, then forks its workers) never shares a connection with a
+    child; the child opens its own (an SQLite connection must not cross a fork).
     """
 
     def __init__(self, path: str = ":memory:") -> None:
         self.path = path
-        if path != ":memory:":
+        self.memory = path == ":memory:"
+        if not self.memory:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._lock = threading.RLock()
-        self._depth = 0
-        self._db: _Database | None = None
+        self._local = threading.local()
+        self._shared: _Database | None = None  # the one connection of a :memory: database
+        self._open_dbs: weakref.WeakSet[_Database] = weakref.WeakSet()  # this process's, to close them all
         self._pid = os.getpid()
         # connections a parent opened, kept referenced (never closed) in a forked child
-        self._inherited: list[_Database] = []
+        self._inherited: list[Any] = []
         self._checkpointer: _Checkpointer | None = None
+        self._lock_fd: int | None = None  # <path>-lock, opened per process
+        self._locked = False  # this process holds the flock (only ever touched under self._lock)
         self.tables: dict[str, Table] = {}
         _STORES.add(self)
         self._open()  # opened now: the file exists and is in WAL mode once the store is built
 
+    def _connect(self) -> _Database:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if not self.memory:
+            # switching a new file to WAL takes an exclusive lock that the busy timeout does not wait
+            # for: when another process is creating the same file at that moment, try again
+            for attempt in range(100):
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
+            conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_PAGES * 4096 // 4}")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        return _Database(conn)
+
     def _open(self) -> _Database:
+        """This thread's connection (a :memory: database's only one), opened on first use."""
+        if self.memory:
+            if self._shared is None:
+                with self._lock:
+                    if self._shared is None:
+                        self._shared = self._connect()
+            return self._shared
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        db = self._connect()
+        self._local.db = db
+        self._local.depth = 0
         with self._lock:
-            if self._db is not None:
-                return self._db
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA busy_timeout = 30000")
-            if self.path != ":memory:":
-                # switching a new file to WAL takes an exclusive lock that the busy timeout does not wait
-                # for: when another process is creating the same file at that moment, try again
-                for attempt in range(100):
-                    try:
-                        conn.execute("PRAGMA journal_mode = WAL")
-                        break
-                    except sqlite3.OperationalError as exc:
-                        if "locked" not in str(exc) or attempt == 99:
-                            raise
-                        time.sleep(0.05)
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer thread does it
-                conn.execute(f"PRAGMA journal_size_limit = {CHECKPOINT_PAGES * 4096 // 4}")
+            self._open_dbs.add(db)
+            if self._checkpointer is None:
                 self._checkpointer = _Checkpointer(self)
                 self._checkpointer.start()
-            conn.execute("PRAGMA foreign_keys = OFF")
-            self._db = _Database(conn)
-            return self._db
+        return db
 
     @property
     def db(self) -> _Database:
-        db = self._db
-        return db if db is not None else self._open()
+        return self._open()
 
     def _after_fork(self) -> None:
-        """In a forked child, before any of its threads run (``os.register_at_fork``): a new lock, no
-        connection (the next use opens one); the parent's stays open in the parent. A ``:memory:``
+        """In a forked child, before any of its threads run (``os.register_at_fork``): new locks, no
+        connection (each thread's next use opens one); the parent's stay open in the parent. A ``:memory:``
         database exists only in its connection: the child keeps its copy, as before."""
-        if self.path == ":memory:":
+        if self.memory:
             return
-        if self._db is not None:
-            self._inherited.append(self._db)
-        self._db = None
+        self._inherited.append((self._local, list(self._open_dbs)))
+        self._local = threading.local()
+        self._open_dbs = weakref.WeakSet()
         self._checkpointer = None  # the parent's thread did not come along; the next _open starts one
         self._lock = threading.RLock()
-        self._depth = 0
+        if self._lock_fd is not None:  # the parent's descriptor: the child opens its own
+            os.close(self._lock_fd)
+            self._lock_fd = None
+        self._locked = False
         self._pid = os.getpid()
 
     # -- transactions -----------------------------------------------------------------------------
 
     @contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:
-        """Reads outside a write see the last committed state."""
+        """Reads outside a write see the last committed state; inside one, the write's own changes too."""
+        if self.memory:
+            with self._lock:
+                yield self._open()
+            return
+        yield self._open()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The right to write: this process's lock, then (outermost only) the file lock across processes."""
         with self._lock:
-            yield self.db
+            if self.memory or self._locked or fcntl is None:
+                yield
+                return
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._locked = True
+            try:
+                yield
+            finally:
+                self._locked = False
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
         """One atomic transaction: everything inside lands whole or not at all. Nested calls join it."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
+        with self._exclusive():
+            db = self._open()
+            local = self._local
+            if getattr(local, "depth", 0):
+                local.depth += 1
                 try:
-                    yield self.db
+                    yield db
                 finally:
-                    self._depth -= 1
+                    local.depth -= 1
                 return
-            self.db.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
+            db.conn.execute("BEGIN IMMEDIATE")
+            local.depth = 1
             try:
-                yield self.db
+                yield db
             except BaseException:
-                self._depth = 0
-                if self.db.conn.in_transaction:
-                    self.db.conn.execute("ROLLBACK")
-                self.db.forget_names()  # a rolled-back CREATE must not stay in the names
+                local.depth = 0
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                db.forget_names()  # a rolled-back CREATE must not stay in the names
                 raise
-            self._depth = 0
-            self.db.conn.execute("COMMIT")
+            local.depth = 0
+            db.conn.execute("COMMIT")
 
     def write_one(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         """One statement as its own atomic transaction (SQLite's autocommit: a statement lands whole or not at
         all), without the two round trips of BEGIN/COMMIT; inside a ``write()`` it joins that transaction."""
-        with self._lock:
-            return self.db.conn.execute(sql, params)
+        with self._exclusive():
+            return self._open().conn.execute(sql, params)
 
     def close(self) -> None:
-        """Close this process's connection; a file store opens a new one on its next use."""
+        """Close this process's connections; a file store opens new ones on their next use."""
         with self._lock:
             if self._checkpointer is not None:
                 self._checkpointer.stop()
                 self._checkpointer = None
-            if self._db is not None and self._pid == os.getpid():
-                self._db.conn.close()
-            self._db = None
+            if self._pid == os.getpid():
+                for db in list(self._open_dbs):
+                    db.conn.close()
+                if self._shared is not None:
+                    self._shared.conn.close()
+            if self._lock_fd is not None and not self._locked:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+            self._open_dbs = weakref.WeakSet()
+            self._local = threading.local()
+            self._shared = None
 
     # -- schema -----------------------------------------------------------------------------------
 
