@@ -22,6 +22,23 @@ DEFAULT_DB = os.path.join(".trainsim", "state.db")
 MAX_BODY = 11 * 1024 * 1024
 
 
+class _App(Flask):
+    """Flask, except that whether a view or hook is a coroutine function is worked out once per function,
+    not on every call (Flask asks ``inspect`` for every hook and view of every request: ~5 times per call)."""
+
+    _sync: dict[Any, Any]
+
+    def ensure_sync(self, func: Any) -> Any:
+        sync = self.__dict__.setdefault("_sync", {})
+        try:
+            return sync[func]
+        except KeyError:
+            sync[func] = wrapped = super().ensure_sync(func)
+            return wrapped
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+
+
 def load_systems() -> list[System]:
     """Every system package's System; a package that is not built yet is simply absent."""
     import importlib
@@ -43,7 +60,7 @@ def load_systems() -> list[System]:
 def create_app(config: dict[str, Any] | None = None, systems: list[System] | None = None) -> Flask:
     """Build the app. ``config``: DATABASE (path or ``:memory:``), SIM_ADMIN_TOKEN, PUBLIC_URL, DEMO (bool)."""
     config = dict(config or {})
-    app = Flask(__name__)
+    app = _App(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, JSON_SORT_KEYS=False, SIM_ADMIN_TOKEN=None, DEMO=True)
     app.config.update(config)
     app.json.sort_keys = False
