@@ -139,3 +139,14 @@ def test_scale_progress_bar_reaches_done():
     lines = out.getvalue().splitlines()
     assert "20.0%" in lines[0] and "one" in lines[0]
     assert lines[-1].startswith("[" + "#" * 30 + "] 100.0%  done")
+
+
+def test_profile_reports_cpu_and_statements_per_call(capsys):
+    """``python -m benchmarks.profile``: each workload's own requests straight into the WSGI app."""
+    from benchmarks import profile
+
+    profile.run(["getBookingInformation"], calls=20, profile=True, top=5, repeat=2)
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("Trainingportal getBookingInformation:"))
+    assert "µs CPU/call" in line and "4.0 SQL statements/call" in line and "0 unexpected statuses" in line
+    assert "function calls" in out  # the cProfile table

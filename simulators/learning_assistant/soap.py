@@ -11,6 +11,7 @@ on every leaf, ``soapenc:Array`` with ``soapenc:arrayType`` for lists, ``xsi:nil
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,6 +224,7 @@ def _encode(tag: str, value: Any, type_name: str, out: list[str]) -> None:
     out.append(f"</{tag}>")
 
 
+@functools.lru_cache(maxsize=256)  # a handful of type names, looked up once per encoded value
 def _xsi_type(type_name: str) -> str:
     if type_name in ("string", "boolean", "int"):
         return f"xsd:{type_name}"
