@@ -274,10 +274,10 @@ def test_the_server_keeps_answering_others_under_hostile_load(target):
         while time.monotonic() < deadline:
             started = time.monotonic()
             results.append(work.write("enrolment", 50_000 + n))
-            assert requests.get(f"{target['srv'].url}/_sim/health", timeout=5).status_code == 200
+            assert requests.get(f"{target['srv'].url}/_sim/health", timeout=15).status_code == 200
             took = time.monotonic() - started
             # a server that stopped answering others would not answer until the attack stops (never, here:
-            # it stops after this loop) and the 5 s health timeout would fail first; the bound only catches
+            # it stops after this loop) and the health call's timeout would fail it; the bound only catches
             # the slow tail. On granian, 8 threads parsing hostile XML hold the GIL against the Rust side's
             # hand-offs: the slowest call measured 3.2-6.2 s (gunicorn gthread: 1.7-2.9 s); RELIABILITY.md
             if took > 10:
