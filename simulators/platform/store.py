@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -103,6 +104,25 @@ class _Database(sqlite_utils.Database):
                 keys = dedupe_keys(keys)
             return (dict(zip(keys, row, strict=True)) for row in cursor)
         return super().query(sql, params)
+
+
+class _Pending:
+    """A statement handed to ``Store.write_one``, waiting for its batch."""
+
+    __slots__ = ("sql", "params", "ready", "finished", "cursor", "error")
+
+    def __init__(self, sql: str, params: Any) -> None:
+        self.sql, self.params = sql, params
+        self.ready = threading.Event()
+        self.finished = False
+        self.cursor: sqlite3.Cursor | None = None
+        self.error: BaseException | None = None
+
+    def result(self) -> sqlite3.Cursor:
+        if self.error is not None:
+            raise self.error
+        assert self.cursor is not None
+        return self.cursor
 
 
 @dataclass(frozen=True)
@@ -238,6 +258,9 @@ class Store:
         self._checkpointer: _Checkpointer | None = None
         self._lock_fd: int | None = None  # <path>-lock, opened per process
         self._locked = False  # this process holds the flock (only ever touched under self._lock)
+        self._pending_lock = threading.Lock()  # write_one's group commit
+        self._pending: list[_Pending] = []
+        self._leading = False
         self.tables: dict[str, Table] = {}
         _STORES.add(self)
         self._open()  # opened now: the file exists and is in WAL mode once the store is built
@@ -303,6 +326,9 @@ class Store:
             os.close(self._lock_fd)
             self._lock_fd = None
         self._locked = False
+        self._pending_lock = threading.Lock()
+        self._pending = []
+        self._leading = False
         self._pid = os.getpid()
 
     # -- transactions -----------------------------------------------------------------------------
@@ -360,10 +386,70 @@ class Store:
             db.conn.execute("COMMIT")
 
     def write_one(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        """One statement as its own atomic transaction (SQLite's autocommit: a statement lands whole or not at
-        all), without the two round trips of BEGIN/COMMIT; inside a ``write()`` it joins that transaction."""
-        with self._exclusive():
-            return self._open().conn.execute(sql, params)
+        """One statement that lands whole or not at all, committed before this returns; inside a ``write()``
+        it joins that transaction.
+
+        Group commit: the statements that threads of this process hand in while another thread is
+        writing wait for it, and then one of them writes them all in one transaction (one lock hand-over
+        and one commit for the lot, instead of one each: under load half of all journal writes waited
+        for the lock, 4.3 ms on average, the holder needing the GIL back before it could let go). Should
+        that transaction fail, each statement is run again on its own, so one failing statement never
+        takes another down."""
+        if self.memory or getattr(self._local, "depth", 0):
+            with self._exclusive():
+                return self._open().conn.execute(sql, params)
+        item = _Pending(sql, params)
+        with self._pending_lock:
+            self._pending.append(item)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            item.ready.wait()
+            if item.finished:
+                return item.result()
+            # handed the lead: this thread writes the next batch (holding its own statement)
+        self._lead()
+        return item.result()
+
+    def _lead(self) -> None:
+        """Write the batch waiting now, then hand the lead to the oldest newcomer (or give it up)."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        try:
+            self._write_batch(batch)
+        finally:
+            for item in batch:
+                if item.cursor is None and item.error is None:  # the writing thread was interrupted
+                    item.error = sqlite3.OperationalError("the statement was not written: its batch was interrupted")
+                item.finished = True
+                item.ready.set()
+            with self._pending_lock:
+                if self._pending:
+                    self._pending[0].ready.set()  # not finished: it leads next
+                else:
+                    self._leading = False
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
+        try:
+            if len(batch) == 1:
+                with self._exclusive():
+                    batch[0].cursor = self._open().conn.execute(batch[0].sql, batch[0].params)
+                return
+            with self.write() as db:
+                for item in batch:
+                    item.cursor = db.conn.execute(item.sql, item.params)
+            return
+        except Exception:  # noqa: BLE001 - each statement again on its own, with its own outcome
+            if len(batch) == 1:
+                batch[0].error = sys.exc_info()[1]
+                return
+        for item in batch:
+            item.cursor = None
+            try:
+                with self._exclusive():
+                    item.cursor = self._open().conn.execute(item.sql, item.params)
+            except Exception as exc:  # noqa: BLE001 - raised in the thread that handed it in
+                item.error = exc
 
     def close(self) -> None:
         """Close this process's connections; a file store opens new ones on their next use."""
