@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 
 from flask import Flask, jsonify, request
 
@@ -18,14 +19,39 @@ DB = os.environ.get("BASELINE_DB", "baseline.db")
 _local = threading.local()
 
 
+_ready = threading.Lock()
+_created: list[bool] = []
+
+
+def _create_once() -> None:
+    """The file in WAL mode with its table, once per process, before any thread's connection uses it.
+    Switching a new file to WAL takes an exclusive lock that the busy timeout does not wait for: when
+    another connection (a thread, or the other worker) is at it too, try again."""
+    with _ready:
+        if _created:
+            return
+        conn = sqlite3.connect(DB, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        for attempt in range(100):
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 99:
+                    raise
+                time.sleep(0.05)
+        conn.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT, body TEXT)")
+        conn.close()
+        _created.append(True)
+
+
 def _conn() -> sqlite3.Connection:
     conn = getattr(_local, "conn", None)
     if conn is None:
+        _create_once()
         conn = sqlite3.connect(DB, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT, body TEXT)")
+        conn.execute("PRAGMA synchronous = NORMAL")
         _local.conn = conn
     return conn
 
