@@ -248,26 +248,6 @@ class Sandboxes:
                           "ORDER BY slot", [sid, system]).fetchall()
         return [Credential(sid, system, r[0], r[1], r[2], loads(r[3], {})) for r in rows]
 
-    def secrets_of(self, sid: str) -> list[str]:
-        with self.store.read() as db:
-            return [r[0] for r in db.execute("SELECT secret FROM _credentials WHERE sandbox = ?", [sid]).fetchall()
-                    if r[0]]
-
-    def clock_and_secrets(self, sid: str) -> tuple[datetime, list[str]]:
-        """The sandbox's time now and its credential secrets, in one read (for the journal of each call).
-
-        Read fresh on every call: another worker may move the clock or change credentials at any time.
-        A sandbox deleted meanwhile gives wall time and no secrets."""
-        with self.store.read() as db:
-            row = db.execute(
-                "SELECT clock_offset, clock_frozen_at, (SELECT json_group_array(secret) FROM _credentials "
-                "WHERE sandbox = ? AND secret IS NOT NULL AND secret != '') FROM _sandboxes WHERE id = ?",
-                [sid, sid]).fetchone()
-        if row is None:
-            return utcnow(), []
-        now = self.platform.clock._now_from({"offset": row[0] or 0.0, "frozen_at": row[1]})
-        return now, loads(row[2], [])
-
     def settings(self, db: sqlite_utils.Database, sid: str) -> dict[str, Any]:
         return loads(self.row(db, sid)["settings"], {})
 
