@@ -26,6 +26,7 @@ from typing import Any
 from cheroot import wsgi as cheroot_wsgi
 
 from .app import create_app
+from .platform.gate import GATE
 
 
 class _SocketGateway(cheroot_wsgi.Gateway_10):
@@ -224,7 +225,8 @@ class _Peers:
                         "drop fault: cannot tell this request's connection from %d other(s); answering instead",
                         len(pool) - 1)
                     return
-                time.sleep(0.005)
+                with GATE.waiting():  # the other requests of this worker must run to be answered
+                    time.sleep(0.005)
             for fd in targets:
                 try:
                     with socket.socket(fileno=os.dup(fd)) as sock:
@@ -267,21 +269,25 @@ class _Adapter:
         environ["trainsim.drop"] = lambda: peers.drop(environ)
         with peers.lock:
             peers.in_flight += 1
+        GATE.enter()  # one thread at a time runs the app (simulators/platform/gate.py)
         try:
-            result = self.app(environ, start_response)
+            try:
+                result = self.app(environ, start_response)
+            finally:
+                with peers.lock:
+                    peers.in_flight -= 1
+            if type(result) is list:
+                return result
+            # granian sends a list in one call from Rust, but steps through any other iterable chunk by
+            # chunk, taking the GIL for each: no answer of the app streams, so it is joined here
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
         finally:
-            with peers.lock:
-                peers.in_flight -= 1
-        if type(result) is list:
-            return result
-        # granian sends a list in one call from Rust, but steps through any other iterable chunk by chunk,
-        # taking the GIL for each: no answer of the app streams, so it is joined here
-        try:
-            return [b"".join(result)]
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            GATE.leave()
 
 
 class _QuietAdvice(logging.Filter):

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, abort, current_app, g, request
 
+from .gate import GATE
 from .runtime import Platform
 from .timeutil import iso, utcnow
 
@@ -37,7 +38,8 @@ def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[
         return None
     g.sim_call["fault"] = effect
     if effect.get("latencyMs"):
-        time.sleep(effect["latencyMs"] / 1000.0)
+        with GATE.waiting():  # the worker's other calls run meanwhile
+            time.sleep(effect["latencyMs"] / 1000.0)
     if effect.get("drop"):
         raise Dropped()
     if "preset" in effect:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from .errors import NotFound
+from .gate import GATE
 from .store import Store, Table, dumps, loads
 from .timeutil import iso, parse_datetime
 
@@ -103,7 +104,7 @@ class Outbox:
         started = time.monotonic()
         deadline = started + timeout
         try:
-            with self.session.request(method, url, params=params if method == "GET" else None,
+            with GATE.waiting(), self.session.request(method, url, params=params if method == "GET" else None,
                                       data=params if method != "GET" else None,
                                       timeout=(min(timeout, 5.0), timeout), stream=True,
                                       headers={"User-Agent": "Trainingportal-Simulator/1.0",

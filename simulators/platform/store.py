@@ -23,6 +23,8 @@ import sqlite_utils
 from sqlite_utils.db import jsonify_if_needed, quote_identifier
 from sqlite_utils.utils import dedupe_keys
 
+from .gate import GATE
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: processes coordinate by SQLite's busy timeout alone
@@ -345,12 +347,17 @@ class Store:
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         """The right to write: this process's lock, then (outermost only) the file lock across processes."""
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            with GATE.waiting():  # another thread writes: let the others of this process run meanwhile
+                self._lock.acquire()
+        try:
             if self.memory or self._locked or fcntl is None:
                 yield
                 return
             if self._lock_fd is None:
                 self._lock_fd = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
+            # waited for inside the gate (gate.py): another process holds it for one commit, and a thread
+            # that stepped out would come back behind this process's other calls, holding the lock meanwhile
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             self._locked = True
             try:
@@ -358,6 +365,8 @@ class Store:
             finally:
                 self._locked = False
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
@@ -404,7 +413,8 @@ class Store:
             lead = not self._leading
             self._leading = True
         if not lead:
-            item.ready.wait()
+            with GATE.waiting():
+                item.ready.wait()
             if item.finished:
                 return item.result()
             # handed the lead: this thread writes the next batch (holding its own statement)

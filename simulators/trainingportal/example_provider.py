@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from ..control import error_response, json_body
 from ..platform.errors import Invalid, NotFound, SimError
+from ..platform.gate import GATE
 from ..platform.http import platform
 from ..platform.store import Table, dumps
 from ..platform.timeutil import iso
@@ -55,8 +56,9 @@ def _slow(sandbox: str) -> None:
         row = db.execute("SELECT min(timeout_seconds) FROM tp_providers WHERE sandbox = ?", [sandbox]).fetchone()
     timeout = float(row[0]) if row and row[0] else DEFAULT_TIMEOUT
     deadline = time.monotonic() + min(timeout + 2.0, SLOW_CAP)
-    while time.monotonic() < deadline:
-        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+    with GATE.waiting():
+        while time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 def _answer(body: dict[str, Any], root: str, xml: bool, status: int = 200) -> Response:

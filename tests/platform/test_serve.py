@@ -193,6 +193,43 @@ def test_drop_closes_only_its_own_connection_amid_other_clients(served):
     assert errors == [] and answered[0] > 0
 
 
+def test_calls_waiting_in_latency_faults_do_not_hold_up_the_others(tmp_path):
+    """One worker: its calls go through the gate one at a time (simulators/platform/gate.py), and a call
+    sleeping in a latency fault steps out of it, so the worker's other calls are answered meanwhile."""
+    import threading
+
+    proc, url = start(str(tmp_path / "state.db"), free_port(), workers=1)
+    try:
+        sb = requests.post(f"{url}/_sim/sandboxes", json={}, timeout=10).json()
+        courses, auth = _tp(sb)
+        requests.post(f"{url}/_sim/sandboxes/{sb['id']}/faults", timeout=10, json={
+            "matcher": {"system": "trainingportal", "operation": "getCourses"}, "effect": {"latencyMs": 3000},
+            "times": 4}).raise_for_status()
+        done = []
+
+        def slow():
+            done.append(("slow", requests.post(courses, data=auth, timeout=20).status_code))
+
+        threads = [threading.Thread(target=slow) for _ in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # all four asleep in their fault (the journal has none yet)
+            rule = requests.get(f"{url}/_sim/sandboxes/{sb['id']}/faults", timeout=10).json()["items"][0]
+            if rule["remaining"] == 0:
+                break
+            time.sleep(0.05)
+        for _ in range(10):  # other calls of the same worker, while the four sleep
+            done.append(("quick", requests.post(courses.replace("/courses", "/courses/get/none"), data=auth,
+                                                timeout=20).status_code))
+        for t in threads:
+            t.join(timeout=20)
+        assert [kind for kind, _ in done] == ["quick"] * 10 + ["slow"] * 4
+        assert {status for kind, status in done if kind == "slow"} == {200}
+    finally:
+        stop(proc)
+
+
 def test_cli_drives_a_running_server(served):
     _, _, url = served
 
