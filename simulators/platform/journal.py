@@ -25,8 +25,12 @@ JOURNAL_TABLE = Table(
     columns={"id": int, "at": str, "wall": str, "system": str, "operation": str, "method": str, "path": str,
              "status": int, "duration_ms": float, "request": str, "response": str},
     pk=("id",),
-    indexes=(("id",), ("operation",)),
+    # (sandbox, id) serves every query; an index on (sandbox, operation), which no query plan used (the
+    # operation filter also matches "system.operation"), cost a page written per entry: dropped in version 2
+    indexes=(("id",),),
     state=False,
+    version=2,
+    migrations={2: ["DROP INDEX IF EXISTS idx__journal_sandbox_operation"]},
 )
 
 _SECRET_NAME = r"(?:[A-Za-z0-9_.\-]*(?:password|passwd|secret|token)[A-Za-z0-9_.\-]*|authorization|szPassword)"
@@ -161,8 +165,16 @@ def _secret_key(key: str) -> bool:
     return _SECRET_KEY.match(key) is not None
 
 
+# the same short texts come back call after call (headers, form bodies, the answers of reads): their
+# masked form is remembered, per text and set of secrets (a pure function of the two)
+_mask_short = functools.lru_cache(maxsize=1024)(_mask_ordered)
+SHORT_TEXT = 2048
+
+
 def _mask_tree(value: Any, ordered: tuple[str, ...]) -> Any:
     if isinstance(value, str):
+        if len(value) <= SHORT_TEXT:
+            return _mask_short(value, ordered)
         return _mask_ordered(_clip(value), ordered)
     if isinstance(value, dict):
         return {k: (MASK if isinstance(k, str) and v and _secret_key(k) else _mask_tree(v, ordered))

@@ -120,6 +120,25 @@ def test_migrations_run_once_and_record_version(tmp_path):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_journal_from_version_1_loses_its_operation_index(tmp_path):
+    """Version 2 of the journal table drops the (sandbox, operation) index that no query used."""
+    from dataclasses import replace
+
+    from simulators.platform.journal import JOURNAL_TABLE
+
+    path = str(tmp_path / "s.db")
+    store = Store(path)
+    store.register([replace(JOURNAL_TABLE, indexes=(("id",), ("operation",)), version=1, migrations={})])
+    with store.read() as db:
+        assert "idx__journal_sandbox_operation" in {i.name for i in db["_journal"].indexes}
+    store.close()
+    store = Store(path)
+    store.register([JOURNAL_TABLE])
+    with store.read() as db:
+        assert {i.name for i in db["_journal"].indexes} == {"idx__journal_sandbox_id"}
+        assert db.execute("SELECT version FROM _schema WHERE component = '_journal'").fetchone()[0] == 2
+
+
 # -- sandboxes --------------------------------------------------------------------------------------
 
 
