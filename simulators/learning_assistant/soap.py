@@ -198,15 +198,24 @@ _ENVELOPE_OPEN = (f'<?xml version="1.0" encoding="UTF-8"?>\n<soapenv:Envelope xm
                   f'xmlns:xsd="{XSD}" xmlns:xsi="{XSI}">')
 
 
+_SCALAR_TYPES = frozenset(("string", "boolean", "int"))
+
+
 def _scalar(value: Any, type_name: str) -> str:
     if isinstance(value, bool) or type_name == "boolean":
         return "true" if value else "false"
-    return escape(str(value))
+    text = value if type(value) is str else str(value)
+    if "&" in text or "<" in text or ">" in text:  # most values hold none: no escaping to do
+        return escape(text)
+    return text
 
 
 def _encode(tag: str, value: Any, type_name: str, out: list[str]) -> None:
     if value is None:
         out.append(f'<{tag} xsi:type="{_xsi_type(type_name)}" xsi:nil="true"/>')
+        return
+    if type_name in _SCALAR_TYPES:
+        out.append(f'<{tag} xsi:type="xsd:{type_name}">{_scalar(value, type_name)}</{tag}>')
         return
     if type_name.startswith("[]"):
         item = type_name[2:]
@@ -215,12 +224,13 @@ def _encode(tag: str, value: Any, type_name: str, out: list[str]) -> None:
             _encode("item", v, item, out)
         out.append(f"</{tag}>")
         return
-    if type_name in ("string", "boolean", "int"):
-        out.append(f'<{tag} xsi:type="xsd:{type_name}">{_scalar(value, type_name)}</{tag}>')
-        return
     out.append(f'<{tag} xsi:type="{_xsi_type(type_name)}">')
     for name, ftype in fields_of(type_name):
-        _encode(name, value.get(name), ftype, out)
+        field = value.get(name)
+        if field is not None and ftype in _SCALAR_TYPES:  # the common case, without a call of its own
+            out.append(f'<{name} xsi:type="xsd:{ftype}">{_scalar(field, ftype)}</{name}>')
+        else:
+            _encode(name, field, ftype, out)
     out.append(f"</{tag}>")
 
 
