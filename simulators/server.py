@@ -23,27 +23,29 @@ import threading
 import time
 from typing import Any
 
-from cheroot import wsgi as cheroot_wsgi
-
 from .app import create_app
 from .platform.gate import GATE
 
 
-class _SocketGateway(cheroot_wsgi.Gateway_10):
-    def get_environ(self) -> dict[str, Any]:
-        env = super().get_environ()
-        env["trainsim.socket"] = self.req.conn.socket
-        return env
-
-
 class InProcessServer:
-    """A cheroot server in a thread: ``start()``, ``.url``, ``stop()``."""
+    """A cheroot server in a thread: ``start()``, ``.url``, ``stop()``.
+
+    cheroot is imported here, not at the top: ``trainsim serve`` never needs it, and it brings ssl,
+    importlib.metadata and jaraco along (~85 ms of its start, a few MB in each of its processes)."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
+        from cheroot import wsgi as cheroot_wsgi
+
+        class SocketGateway(cheroot_wsgi.Gateway_10):
+            def get_environ(self) -> dict[str, Any]:
+                env = super().get_environ()
+                env["trainsim.socket"] = self.req.conn.socket
+                return env
+
         self.app = app
         self.server = cheroot_wsgi.Server((host, port), app, numthreads=threads, request_queue_size=64,
                                           timeout=30, shutdown_timeout=2)
-        self.server.gateway = _SocketGateway
+        self.server.gateway = SocketGateway
         self.thread: threading.Thread | None = None
 
     def start(self) -> InProcessServer:
