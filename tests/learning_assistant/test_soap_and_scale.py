@@ -69,6 +69,41 @@ def test_external_entity_is_never_resolved(tmp_path):
     assert "TOP-SECRET" not in info.value.message
 
 
+ENV = ('<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><Op>{}</Op></e:Body>'
+       '</e:Envelope>')
+
+
+@pytest.mark.parametrize("raw, plain", [
+    (ENV.format("x").encode(), True),
+    (b'<?xml version="1.0"?>' + ENV.format("x").encode(), True),
+    (b'<?xml version="1.0" encoding="UTF-8"?>' + ENV.format("\u00e9".encode().decode("latin-1")).encode(), True),
+    (b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>" + ENV.format("x").encode(), True),
+    (b'<?xml version="1.0" encoding="ISO-8859-1"?>' + ENV.format("x").encode(), False),  # not UTF-8
+    (b'<?xml version="1.0" encoding="cp500"?>' + ENV.format("x").encode(), False),  # EBCDIC hides "<!"
+    (ENV.format("x").encode("utf-16"), False),
+    (ENV.format("x").encode("utf-16-be"), False),
+    (b'<!DOCTYPE e []>' + ENV.format("x").encode(), False),
+    (ENV.format("<!-- a comment -->").encode(), False),
+    (ENV.format("<![CDATA[x]]>").encode(), False),
+    (b'  <?xml version="1.0"?>' + ENV.format("x").encode(), False),
+])
+def test_only_documents_that_cannot_hold_a_dtd_skip_defusedxml(raw, plain):
+    """The fast C parser reads a document only when no DTD can be in it; the rest go through defusedxml."""
+    assert soap._plain_utf8(raw) is plain
+
+
+@pytest.mark.parametrize("raw", [
+    ENV.format("&x;").encode(),  # an entity no DTD declares
+    ENV.format("<a>").encode(),
+    b'<?xml version="1.0" encoding="utf-8"?><e:Envelope',
+])
+def test_the_fast_parser_refuses_what_defusedxml_refused(raw):
+    assert soap._plain_utf8(raw)
+    with pytest.raises(SoapFault) as info:
+        soap.parse(raw)
+    assert info.value.code == "soapenv:Client" and "not well-formed XML" in info.value.message
+
+
 @pytest.fixture(scope="module")
 def scaled():
     app = create_app({"DATABASE": ":memory:", "DEMO": False})
