@@ -407,18 +407,23 @@ class Store:
         if self.memory or getattr(self._local, "depth", 0):
             with self._exclusive():
                 return self._open().conn.execute(sql, params)
-        item = _Pending(sql, params)
         with self._pending_lock:
-            self._pending.append(item)
             lead = not self._leading
             self._leading = True
-        if not lead:
-            with GATE.waiting():
-                item.ready.wait()
-            if item.finished:
-                return item.result()
-            # handed the lead: this thread writes the next batch (holding its own statement)
-        self._lead()
+            if not lead:
+                item = _Pending(sql, params)
+                self._pending.append(item)
+        if lead:  # nobody else writing (the usual case, the gate letting one thread in at a time): now
+            try:
+                with self._exclusive():
+                    return self._open().conn.execute(sql, params)
+            finally:
+                self._hand_over()
+        with GATE.waiting():
+            item.ready.wait()
+        if item.finished:
+            return item.result()
+        self._lead()  # handed the lead: this thread writes the next batch (holding its own statement)
         return item.result()
 
     def _lead(self) -> None:
@@ -433,11 +438,15 @@ class Store:
                     item.error = sqlite3.OperationalError("the statement was not written: its batch was interrupted")
                 item.finished = True
                 item.ready.set()
-            with self._pending_lock:
-                if self._pending:
-                    self._pending[0].ready.set()  # not finished: it leads next
-                else:
-                    self._leading = False
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The lead to the oldest statement handed in meanwhile (it writes the next batch), or given up."""
+        with self._pending_lock:
+            if self._pending:
+                self._pending[0].ready.set()  # not finished: it leads next
+            else:
+                self._leading = False
 
     def _write_batch(self, batch: list[_Pending]) -> None:
         try:

@@ -279,3 +279,41 @@ def test_snapshot_restores_exact_rows_and_clock(plat, sid):
         plat.snapshots.save(sid, "../bad name")
     with pytest.raises(NotFound):
         plat.snapshots.delete(sid, "nope")
+
+
+# -- store: write_one -------------------------------------------------------------------------------
+
+
+def test_write_one_from_many_threads_lands_every_row_and_a_bad_one_fails_alone(tmp_path):
+    """Group commit: statements handed in while another thread writes are written together; each call
+    returns once its own row is committed, and a failing statement raises in its own thread only."""
+    import sqlite3
+    import threading
+
+    store = Store(str(tmp_path / "s.db"))
+    store.register([Table("rows", {"id": int, "n": int}, pk=("id",), unique=(("n",),))])
+    errors, barrier = [], threading.Barrier(8)
+
+    def writer(t):
+        barrier.wait()
+        for i in range(50):
+            n = t * 1000 + i
+            try:
+                store.write_one("INSERT INTO rows (sandbox, id, n) VALUES ('s', ?, ?)", [n, n])
+                if i == 25:  # the same n again: the unique index refuses it
+                    store.write_one("INSERT INTO rows (sandbox, id, n) VALUES ('s', ?, ?)", [n + 500, n])
+            except sqlite3.IntegrityError:
+                errors.append(n)
+            with store.read() as db:  # committed before write_one returned
+                assert db.execute("SELECT 1 FROM rows WHERE n = ?", [n]).fetchone()
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    with store.read() as db:
+        assert db.execute("SELECT count(*) FROM rows").fetchone()[0] == 8 * 50
+    assert sorted(errors) == [t * 1000 + 25 for t in range(8)]
+    assert not store._leading and not store._pending
+    store.close()
