@@ -2,8 +2,8 @@
 
 CPython runs one thread's Python at a time anyway (the GIL), but it hands the GIL over around every
 SQLite call, so eight threads serving a stream of short calls spend their time passing it to one another
-(measured under `make bench`: one thread per worker served getBookingInformation about 30 % faster than
-eight). Threads are still needed for calls that wait rather than compute: a latency fault, an outbound
+(measured with wrk, 32 connections: one thread per worker served getBookingInformation about 30 % faster
+than eight). Threads are still needed for calls that wait rather than compute: a latency fault, an outbound
 call to a provider's URL, a write lock another process holds. So ``trainsim serve`` keeps its threads and
 admits them to the app through this gate, one at a time (:meth:`Gate.enter`), and every such wait steps
 out of the gate while it waits (:meth:`Gate.waiting`).

@@ -194,8 +194,10 @@ def test_drop_closes_only_its_own_connection_amid_other_clients(served):
 
 
 def test_calls_waiting_in_latency_faults_do_not_hold_up_the_others(tmp_path):
-    """One worker: its calls go through the gate one at a time (simulators/platform/gate.py), and a call
-    sleeping in a latency fault steps out of it, so the worker's other calls are answered meanwhile."""
+    """One worker: its calls go through the gate one at a time (simulators/platform/gate.py), yet four
+    calls asleep in latency faults do not hold up the worker's other calls. (This checks what a user sees;
+    that the sleep steps out of the gate, rather than the others going in after the gate's patience, is
+    test_gate.py's to check.)"""
     import threading
 
     proc, url = start(str(tmp_path / "state.db"), free_port(), workers=1)
