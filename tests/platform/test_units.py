@@ -1,11 +1,12 @@
 """Unit tests of the platform services, each against a fresh in-memory store."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from simulators.platform.errors import Invalid, NotFound
-from simulators.platform.journal import MASK, Journal, mask
+from simulators.platform.journal import MASK, TRIM_CHUNK, Journal, mask
 from simulators.platform.runtime import Platform
 from simulators.platform.store import Store, Table
 from simulators.platform.timeutil import iso, parse_duration
@@ -201,6 +202,50 @@ def test_journal_is_bounded(plat, sid):
     journal.trim(sid)
     items, total = journal.query(sid, limit=1000)
     assert total == 50 and items[0]["request"]["body"] == '{"n": 449}'
+
+
+def test_journal_past_its_retention_is_deleted_a_chunk_per_call(plat, sid):
+    """The entries past the retention go TRIM_CHUNK per call (one long delete would hold up every call):
+    200 entries with retention 50 leave 150 to delete, 25 with each call from the 200th on."""
+    journal = Journal(plat.store, retention=50)
+    journal.trim_every = 200
+    for n in range(199):
+        _record(journal, sid, n)
+    assert journal.query(sid, limit=1)[1] == 199
+    _record(journal, sid, 199)
+    assert journal.query(sid, limit=1)[1] == 200 - TRIM_CHUNK
+    for n in range(200, 205):
+        _record(journal, sid, n)
+    newest, total = journal.query(sid, limit=1)
+    assert total == 205 - 6 * TRIM_CHUNK == 55
+    oldest = journal.query(sid, limit=1, offset=54)[0]
+    assert [newest[0]["request"]["body"], oldest[0]["request"]["body"]] == ['{"n": 204}', '{"n": 150}']
+    _record(journal, sid, 205)
+    assert journal.query(sid, limit=1)[1] == 56  # the cutoff reached: nothing more to delete
+
+
+def test_journal_trimmed_from_many_threads_at_once_fails_no_call(plat, sid):
+    """Threads that record into a full journal together all finish their deletes without an error (one
+    of them may find the others have already deleted what it was to delete), and the bound holds."""
+    journal = Journal(plat.store, retention=20)
+    journal.trim_every = 4
+    failures: list[BaseException] = []
+
+    def calls(k: int) -> None:
+        try:
+            for n in range(150):
+                _record(journal, sid, k * 1000 + n)
+        except BaseException as exc:  # noqa: BLE001 - collected, asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=calls, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    journal.trim(sid)
+    assert journal.query(sid, limit=1)[1] == 20
 
 
 def test_verify_counts_and_nearest_misses(plat, sid):
