@@ -68,20 +68,26 @@ class Credential:
 
 
 _FAKERS = threading.local()
+# the Faker providers seed functions draw from (names, addresses, emails, dates of birth; company names
+# make email domains): a Faker with all ~25 loads each one's locale module, ~25 ms per locale on the demo
+# seeding's path to a healthy server; a method of a provider not listed raises AttributeError at once
+SEED_PROVIDERS = tuple(f"faker.providers.{name}" for name in ("person", "address", "internet", "company",
+                                                                "date_time"))
 
 
 def _faker(locale: str) -> Faker:
-    """A Faker for ``locale``, made once per thread (building one loads its locale's providers, ~10-50 ms)
-    and reseeded by each use: ``seed_instance`` restarts its random sequence, so a reused instance gives
-    exactly what a new one seeded alike would. Per thread, so two seedings never interleave draws. Faker
-    itself is imported on the first seeding, not when the server starts."""
+    """A Faker for ``locale`` with :data:`SEED_PROVIDERS`, made once per thread and reseeded by each use:
+    ``seed_instance`` restarts its random sequence, so a reused instance gives exactly what a new one
+    seeded alike would (providers draw nothing when they are loaded, so fewer of them change no draw).
+    Per thread, so two seedings never interleave draws. Faker itself is imported on the first seeding,
+    not when the server starts."""
     cache = getattr(_FAKERS, "by_locale", None)
     if cache is None:
         cache = _FAKERS.by_locale = {}
     if locale not in cache:
         from faker import Faker
 
-        cache[locale] = Faker(locale)
+        cache[locale] = Faker(locale, providers=list(SEED_PROVIDERS))
     return cache[locale]
 
 
