@@ -99,14 +99,18 @@ def _seed_demo_in_child(db: str, config: dict[str, Any]) -> int | None:
     from .platform.store import Store
 
     systems = load_systems()  # imported before the fork: the parent needs them too
-    Store(db).close()  # the file exists and is in WAL mode before two processes open it at once
+    # every table created and migrated here, before the fork: the file exists and is in WAL mode before two
+    # processes open it, and the child's seeding does not first wait ~40 ms for the parent's create_app
+    # to register the same tables (the seeding is the longer of the two paths to a healthy server)
+    store = Store(db)
+    plat = Platform(store, systems, config)
+    store.close()
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
-        store = Store(db)
-        Platform(store, systems, config).sandboxes.ensure_demo()
+        plat.sandboxes.ensure_demo()  # the child's own connection, opened on first use (Store)
         store.close()
         code = 0
     except BaseException:  # noqa: BLE001 - the parent seeds again and reports the error

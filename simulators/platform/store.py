@@ -491,7 +491,14 @@ class Store:
     # -- schema -----------------------------------------------------------------------------------
 
     def register(self, tables: list[Table]) -> None:
-        """Create or migrate the given tables (idempotent; safe when several processes start at once)."""
+        """Create or migrate the given tables (idempotent; safe when several processes start at once).
+
+        A database that already holds every table at its version is only read: no write transaction,
+        which would wait for any other process's write (a demo sandbox being seeded, at start-up)."""
+        for table in tables:
+            self.tables[table.name] = table
+        if self._registered(tables):
+            return
         with self.write() as db:
             db.forget_names()  # another process may have created tables since this connection last looked
             if "_schema" not in db.table_names():
@@ -523,6 +530,16 @@ class Store:
                 if stored < table.version:
                     db["_schema"].upsert({"component": table.name, "version": table.version}, pk="component")
             db["_schema"].upsert({"component": "_store", "version": SCHEMA_VERSION}, pk="component")
+
+    def _registered(self, tables: list[Table]) -> bool:
+        """Whether every table exists at its version or later, and the store's own schema is current."""
+        with self.read() as db:
+            names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+            if "_schema" not in names:
+                return False
+            versions = dict(db.execute("SELECT component, version FROM _schema").fetchall())
+        return versions.get("_store") == SCHEMA_VERSION and all(
+            t.name in names and versions.get(t.name, 1) >= t.version for t in tables)
 
     def state_tables(self) -> list[Table]:
         return [t for t in self.tables.values() if t.state]

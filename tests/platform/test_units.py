@@ -121,6 +121,45 @@ def test_migrations_run_once_and_record_version(tmp_path):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_registering_current_tables_does_not_wait_for_another_writer(tmp_path):
+    """A database that holds every table at its version is only read by ``register``: a second store (a
+    worker starting while the demo sandbox is seeded) does not wait for a write that holds the lock; a
+    table at a newer version still goes through a write, and so waits for it."""
+    import time
+
+    path = str(tmp_path / "s.db")
+    table = Table("things", {"id": str}, pk=("id",))
+    Store(path).register([table])
+    holder, held, release = Store(path), threading.Event(), threading.Event()
+
+    def hold():
+        with holder.write():  # the file lock, as another process's transaction holds it
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(5)
+        other = Store(path)
+        started = time.monotonic()
+        other.register([table])
+        assert time.monotonic() - started < 1
+        assert other.tables == {"things": table}
+        newer = Table("things", {"id": str, "colour": str}, pk=("id",), version=2,
+                      migrations={2: ["ALTER TABLE things ADD COLUMN colour TEXT"]})
+        migrating = threading.Thread(target=other.register, args=([newer],))
+        migrating.start()
+        migrating.join(0.5)
+        assert migrating.is_alive()  # waits for the lock: a migration is a write
+    finally:
+        release.set()
+        thread.join(10)
+    migrating.join(10)
+    with other.read() as db:
+        assert "colour" in db["things"].columns_dict
+
+
 def test_a_journal_from_version_1_loses_its_operation_index(tmp_path):
     """Version 2 of the journal table drops the (sandbox, operation) index that no query used."""
     from dataclasses import replace
