@@ -4,7 +4,7 @@ The load figures of ``make bench`` say how fast; this says where the time goes. 
 fresh database, runs each workload's setup over real HTTP (cheroot in a thread), then calls the WSGI app
 directly with each request spec, one thread, no server and no sockets: the figure is the app's own cost
 per call (µs of CPU), repeatable enough to compare a change with the one before it. ``--profile`` adds
-the top functions by cumulative time (cProfile).
+the top functions by cumulative time (cProfile; ``--sort tottime`` by their own time).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def _call(app: Any, environ: dict[str, Any]) -> str:
     return status[0]
 
 
-def run(names: list[str], calls: int, profile: bool, top: int, repeat: int = 5) -> None:
+def run(names: list[str], calls: int, profile: bool, top: int, repeat: int = 5, sort: str = "cumulative"
+        ) -> None:
     load_system_workloads()
     tmp = Path(tempfile.mkdtemp(prefix="trainsim-profile-"))
     app = create_app({"DATABASE": str(tmp / "state.db"), "DEMO": False})
@@ -86,7 +87,7 @@ def run(names: list[str], calls: int, profile: bool, top: int, repeat: int = 5) 
                   f"(fastest of {repeat} x {calls} calls, {bad} unexpected statuses)", flush=True)
             if prof:
                 s = io.StringIO()
-                pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(top)
+                pstats.Stats(prof, stream=s).sort_stats(sort).print_stats(top)
                 print(s.getvalue())
     finally:
         srv.stop()
@@ -99,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5, help="batches; the fastest is reported")
     ap.add_argument("--profile", action="store_true", help="print the top functions (cProfile)")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime", "ncalls"],
+                    help="order of the top functions: cumulative time, own time (tottime) or calls")
     args = ap.parse_args(argv)
-    run(args.only, args.calls, args.profile, args.top, args.repeat)
+    run(args.only, args.calls, args.profile, args.top, args.repeat, args.sort)
 
 
 if __name__ == "__main__":
