@@ -2,14 +2,16 @@
 
 One run: the bare Flask hello GET and bare Flask + SQLite insert on granian's WSGI interface (same workers
 and threads as ``trainsim serve``); cold start of ``trainsim serve`` and of the pytest plugin's in-process
-server; sandbox creation; every workload against a fresh database; then (unless ``--skip-scale``) the
-same workloads against a sandbox filled by ``trainsim seed --scale``. Each figure is the median of
-``--rounds`` runs of ``--seconds`` each, 32 connections from a separate process (wrk when installed).
+server; sandbox creation; every workload against a fresh database and (unless ``--skip-scale``) against a
+sandbox filled by ``trainsim seed --scale``, on a second server, the two taking turns round by round.
+Each figure is the median of ``--rounds`` runs of ``--seconds`` each, 32 connections from a separate
+process (wrk when installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -41,23 +43,35 @@ def log(msg: str) -> None:
 
 def measure(url: str, reqs: list[dict[str, Any]], args: argparse.Namespace, pid: int,
             warmup: bool = True) -> dict[str, Any]:
-    plan = {"url": url, "requests": reqs, "connections": args.connections, "threads": 2, "seconds": args.seconds}
+    return measure_alternated([(url, reqs, pid)], args, warmup)[0]
+
+
+def measure_alternated(targets: list[tuple[str, list[dict[str, Any]], int]], args: argparse.Namespace,
+                       warmup: bool = True) -> list[dict[str, Any]]:
+    """Each target (url, requests, server pid) loaded for ``--rounds`` rounds, the targets' rounds taking
+    turns (A B A B ...): a change in this shared machine's speed over the minutes of a run then reaches every
+    target alike, and a ratio between them (at scale × empty) measures the servers, not the minute."""
+    plans = [{"url": url, "requests": reqs, "connections": args.connections, "threads": 2,
+              "seconds": args.seconds} for url, reqs, _ in targets]
     if warmup and not args.quick:
-        loadgen.run({**plan, "seconds": 1}, args.generator)
-    rounds = []
-    with servers.RssSampler(pid) as rss:
+        for plan in plans:
+            loadgen.run({**plan, "seconds": 1}, args.generator)
+    rounds: list[list[dict[str, Any]]] = [[] for _ in targets]
+    with contextlib.ExitStack() as stack:
+        samplers = [stack.enter_context(servers.RssSampler(pid)) for _, _, pid in targets]
         for _ in range(args.rounds):
-            rounds.append(loadgen.run(plan, args.generator))
-    return {
-        "rps": statistics.median(r["rps"] for r in rounds),
-        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
-        "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
-        "errors": sum(r["errors"] for r in rounds),
-        "requests": sum(r["requests"] for r in rounds),
-        "peak_rss_mb": rss.peak,
-        "generator": rounds[0]["generator"],
-        "rounds": [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in rounds],
-    }
+            for plan, done in zip(plans, rounds, strict=True):
+                done.append(loadgen.run(plan, args.generator))
+    return [{
+        "rps": statistics.median(r["rps"] for r in done),
+        "p50_ms": statistics.median(r["p50_ms"] for r in done),
+        "p99_ms": statistics.median(r["p99_ms"] for r in done),
+        "errors": sum(r["errors"] for r in done),
+        "requests": sum(r["requests"] for r in done),
+        "peak_rss_mb": sampler.peak,
+        "generator": done[0]["generator"],
+        "rounds": [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in done],
+    } for done, sampler in zip(rounds, samplers, strict=True)]
 
 
 def run_baselines(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -126,53 +140,55 @@ def selected(args: argparse.Namespace) -> list[Workload]:
     return chosen
 
 
-def run_workloads(srv: servers.Server, args: argparse.Namespace, scale_sandbox: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+def run_workloads(srv: servers.Server, args: argparse.Namespace,
+                  scale: tuple[servers.Server, dict[str, Any]] | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every selected workload on ``srv`` (a sandbox of its own each), and, given ``scale`` (the server on
+    the scale database and its sandbox ``scale``), on that too, each workload's rounds alternating between
+    the two. Returns (results on the empty database, results at scale)."""
     systems = available(srv.url)
     http = requests.Session()
     results: dict[str, Any] = {}
+    at_scale: dict[str, Any] = {}
     for wl in selected(args):
         if wl.system and wl.system not in systems:
             results[wl.name] = {"skipped": f"{wl.system} is not built yet"}
             log(f"  {wl.name}: skipped ({wl.system} absent)")
             continue
-        if scale_sandbox is not None and wl.kind == "platform":
-            continue
+        targets = [(srv, None)]
+        if scale is not None and wl.kind != "platform":
+            targets.append(scale)
         try:
-            if scale_sandbox is None:
-                sb = http.post(srv.url + "/_sim/sandboxes", json={"fixtures": wl.fixtures}, timeout=60).json()
-            else:
-                sb = scale_sandbox
-            reqs = wl.setup(Ctx(srv.url, http, sb, scale=scale_sandbox is not None))
+            plans = []
+            for server, scale_sandbox in targets:
+                if scale_sandbox is None:
+                    sb = http.post(server.url + "/_sim/sandboxes", json={"fixtures": wl.fixtures}, timeout=60).json()
+                else:
+                    sb = scale_sandbox
+                reqs = wl.setup(Ctx(server.url, http, sb, scale=scale_sandbox is not None))
+                plans.append((server.url, reqs, server.proc.pid))
         except Exception as exc:  # noqa: BLE001 - a broken workload is reported, the run goes on
             results[wl.name] = {"skipped": f"setup failed: {exc}"}
             log(f"  {wl.name}: setup failed: {exc}")
             continue
-        res = measure(srv.url, reqs, args, srv.proc.pid)
-        res["kind"] = wl.kind
-        results[wl.name] = res
-        log(f"  {wl.name}: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
-            f"errors {res['errors']}")
-    return results
+        measured = measure_alternated(plans, args)
+        for res, out, label in zip(measured, (results, at_scale), ("", " at scale"), strict=False):
+            res["kind"] = wl.kind
+            out[wl.name] = res
+            log(f"  {wl.name}{label}: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p99 "
+                f"{res['p99_ms']:.1f} ms, errors {res['errors']}")
+    return results, at_scale
 
 
-def run_scale(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def seed_scale(args: argparse.Namespace, tmp: Path) -> tuple[Path, float]:
+    """``trainsim seed --scale`` into a database of its own, as a user runs it; returns the path and seconds."""
     db = tmp / "scale" / "state.db"
     t0 = time.perf_counter()
     log(f"seeding at scale (factor {args.scale_factor}) into {db} ...")
     subprocess.run([str(servers.VENV_BIN / "trainsim"), "seed", "--scale", "--db", str(db), "--sandbox", "scale",
                     "--factor", str(args.scale_factor)], cwd=servers.ROOT, check=True, timeout=900,
                    env=servers._clean_env())
-    seed_s = time.perf_counter() - t0
-    with servers.trainsim(str(db), tmp / "trainsim-scale.log") as srv:
-        srv.start()
-        sb = requests.get(srv.url + "/_sim/sandboxes/scale", timeout=30).json()
-        log("workloads at scale:")
-        results = run_workloads(srv, args, scale_sandbox=sb)
-        results["_idle_rss_mb"] = srv.rss_mb()
-    results["_seed_s"] = seed_s
-    results["_db_mb"] = sum(f.stat().st_size for f in db.parent.iterdir()) / 1e6
-    return results
+    return db, time.perf_counter() - t0
 
 
 # -- report -------------------------------------------------------------------------------------------------
@@ -276,18 +292,31 @@ def main(argv: list[str] | None = None) -> None:
         log(f"benchmarks in {tmp} with {generator}")
         res["baselines"] = run_baselines(args, tmp)
         serve_times, srv = cold_start(tmp, 1 if args.quick else 3)
+        scale_srv = None
         try:
             time.sleep(0.3)
             idle, idle_pss = srv.rss_mb(), srv.pss_mb()
             sandbox_ms = sandbox_creation(srv.url, 5 if args.quick else 20)
-            log("workloads on an empty database:")
-            res["workloads"] = run_workloads(srv, args)
+            scale = None
+            if not args.skip_scale:
+                scale_db, seed_s = seed_scale(args, tmp)
+                scale_srv = servers.trainsim(str(scale_db), tmp / "trainsim-scale.log")
+                scale_srv.start()
+                scale = (scale_srv, requests.get(scale_srv.url + "/_sim/sandboxes/scale", timeout=30).json())
+            log("workloads on an empty database" + ("" if scale is None else ", rounds alternating with the "
+                                                    "same workload at scale") + ":")
+            res["workloads"], at_scale = run_workloads(srv, args, scale)
+            if scale_srv is not None:
+                at_scale["_idle_rss_mb"] = scale_srv.rss_mb()
+                at_scale["_seed_s"] = seed_s
+                at_scale["_db_mb"] = sum(f.stat().st_size for f in scale_db.parent.iterdir()) / 1e6
+                res["scale"] = at_scale
         finally:
             srv.stop()
+            if scale_srv is not None:
+                scale_srv.stop()
         res["cold_start"] = {"serve_s": serve_times, "sandbox_ms": sandbox_ms, "idle_rss_mb": idle,
                              "idle_pss_mb": idle_pss, "in_process": in_process_ready()}
-        if not args.skip_scale:
-            res["scale"] = run_scale(args, tmp)
     res["elapsed_s"] = time.perf_counter() - started
     res["load"] = (load_start, os.getloadavg()[0])
     text = report(res, args)
