@@ -498,6 +498,7 @@ class Store:
         for table in tables:
             self.tables[table.name] = table
         if self._registered(tables):
+            self._open().forget_names()  # as the write below does: another process may have created them
             return
         with self.write() as db:
             db.forget_names()  # another process may have created tables since this connection last looked
