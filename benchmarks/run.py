@@ -155,24 +155,26 @@ def run_workloads(srv: servers.Server, args: argparse.Namespace,
             results[wl.name] = {"skipped": f"{wl.system} is not built yet"}
             log(f"  {wl.name}: skipped ({wl.system} absent)")
             continue
-        targets = [(srv, None)]
+        targets = [(srv, None, results, "")]
         if scale is not None and wl.kind != "platform":
-            targets.append(scale)
-        try:
-            plans = []
-            for server, scale_sandbox in targets:
+            targets.append((*scale, at_scale, " at scale"))
+        plans, outs = [], []
+        for server, scale_sandbox, out, label in targets:
+            try:
                 if scale_sandbox is None:
                     sb = http.post(server.url + "/_sim/sandboxes", json={"fixtures": wl.fixtures}, timeout=60).json()
                 else:
                     sb = scale_sandbox
                 reqs = wl.setup(Ctx(server.url, http, sb, scale=scale_sandbox is not None))
-                plans.append((server.url, reqs, server.proc.pid))
-        except Exception as exc:  # noqa: BLE001 - a broken workload is reported, the run goes on
-            results[wl.name] = {"skipped": f"setup failed: {exc}"}
-            log(f"  {wl.name}: setup failed: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a broken workload is reported, the run goes on
+                out[wl.name] = {"skipped": f"setup failed: {exc}"}
+                log(f"  {wl.name}{label}: setup failed: {exc}")
+                continue
+            plans.append((server.url, reqs, server.proc.pid))
+            outs.append((out, label))
+        if not plans:
             continue
-        measured = measure_alternated(plans, args)
-        for res, out, label in zip(measured, (results, at_scale), ("", " at scale"), strict=False):
+        for res, (out, label) in zip(measure_alternated(plans, args), outs, strict=True):
             res["kind"] = wl.kind
             out[wl.name] = res
             log(f"  {wl.name}{label}: {res['rps']:.0f} req/s, p50 {res['p50_ms']:.1f} ms, p99 "
