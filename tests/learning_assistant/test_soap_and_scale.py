@@ -178,3 +178,30 @@ def test_a_huge_offset_is_a_400_not_a_500():
     assert resp.status_code == 400
     assert resp.json == {"code": "invalid", "message": f"offset must be at most {2**53}, got {'9' * 30}",
                          "field": "offset"}
+
+
+def _nested(depth: int) -> bytes:
+    """An envelope whose elements nest exactly ``depth`` levels (Envelope 1, Body 2, the call 3, ...)."""
+    inner = depth - 3
+    return (f'<soapenv:Envelope xmlns:soapenv="{schemas.SOAPENV}"><soapenv:Body><GetEthnicities>'
+            + "<a>" * inner + "</a>" * inner + "</GetEthnicities></soapenv:Body></soapenv:Envelope>").encode()
+
+
+def _wide(elements: int) -> bytes:
+    """An envelope of exactly ``elements`` elements, the call holding the rest as siblings."""
+    return (f'<soapenv:Envelope xmlns:soapenv="{schemas.SOAPENV}"><soapenv:Body><GetEthnicities>'
+            + "<x/>" * (elements - 3) + "</GetEthnicities></soapenv:Body></soapenv:Envelope>").encode()
+
+
+def test_the_depth_and_element_bounds_are_exact():
+    """40 levels and 20,000 elements are read; one more level or one more element is a Client fault."""
+    assert soap.parse(_nested(soap.MAX_DEPTH)).operation == "GetEthnicities"
+    with pytest.raises(SoapFault) as deep:
+        soap.parse(_nested(soap.MAX_DEPTH + 1))
+    assert (deep.value.code, deep.value.message) == ("soapenv:Client",
+                                                     f"XML nests deeper than {soap.MAX_DEPTH} levels")
+    assert soap.parse(_wide(soap.MAX_ELEMENTS)).operation == "GetEthnicities"
+    with pytest.raises(SoapFault) as wide:
+        soap.parse(_wide(soap.MAX_ELEMENTS + 1))
+    assert (wide.value.code, wide.value.message) == ("soapenv:Client",
+                                                     f"XML has more than {soap.MAX_ELEMENTS} elements")
