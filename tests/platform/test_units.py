@@ -1,12 +1,14 @@
 """Unit tests of the platform services, each against a fresh in-memory store."""
 
+import json
 import threading
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from simulators.platform.errors import Invalid, NotFound
-from simulators.platform.journal import MASK, TRIM_CHUNK, Journal, mask
+from simulators.platform.journal import MASK, PACK_OVER, TRIM_CHUNK, Journal, mask
 from simulators.platform.runtime import Platform
 from simulators.platform.store import Store, Table
 from simulators.platform.timeutil import iso, parse_duration
@@ -261,6 +263,38 @@ def test_journal_past_its_retention_is_deleted_a_chunk_per_call(plat, sid):
     assert [newest[0]["request"]["body"], oldest[0]["request"]["body"]] == ['{"n": 204}', '{"n": 150}']
     _record(journal, sid, 205)
     assert journal.query(sid, limit=1)[1] == 56  # the cutoff reached: nothing more to delete
+
+
+def test_long_journal_records_are_stored_compressed_and_read_back_whole(plat, sid):
+    """A record over PACK_OVER characters is stored as a compressed BLOB (a 200-row answer takes a fraction
+    of its text), masked before it is packed; query and verify give back exactly what was recorded, and a
+    short record stays text."""
+    rows = [{"courseClassId": 1000 + i, "externalId": f"BENCH-{i}", "city": "Bergen", "password": "hunter22"}
+            for i in range(200)]
+    answer = json.dumps(rows)
+    request = {"headers": {"Content-Type": "application/x-www-form-urlencoded"},
+               "body": "username=u&password=s3cret-pw&" + "x=1&" * 2500}
+    plat.journal.record(sid, at=iso(datetime.now(UTC)), wall=iso(datetime.now(UTC)), system="echo",
+                        operation="echo.listNotes", method="POST", path="/echo/notes", status=200, duration_ms=1.0,
+                        request=request, response={"body": answer}, secrets=["s3cret-pw"])
+    _record(plat.journal, sid, 7)
+    with plat.store.read() as db:
+        stored = db.execute("SELECT typeof(request), typeof(response), length(response) FROM _journal "
+                            "WHERE sandbox = ? ORDER BY id", [sid]).fetchall()
+        raw = db.execute("SELECT request, response FROM _journal WHERE sandbox = ? ORDER BY id LIMIT 1",
+                         [sid]).fetchone()
+    assert len(answer) > PACK_OVER and stored[0][:2] == ("blob", "blob") and stored[0][2] < len(answer) // 10
+    assert stored[1][:2] == ("text", "text")
+    unpacked = zlib.decompress(raw[0]).decode() + zlib.decompress(raw[1]).decode()
+    assert "s3cret-pw" not in unpacked and "hunter22" not in unpacked  # masked before packing
+    items, _ = plat.journal.query(sid)
+    long_one = items[1]
+    assert long_one["request"]["body"] == "username=u&password=********&" + "x=1&" * 2500
+    assert json.loads(long_one["response"]["body"]) == [{**r, "password": "********"} for r in rows]
+    assert items[0]["request"] == {"body": '{"n": 7}'} and items[0]["response"] == {"body": ""}
+    ok, result = plat.journal.verify(sid, {"matcher": {"operation": "listNotes", "bodyContains": "x=1&x=1"},
+                                           "expect": {"count": 1}})
+    assert ok, result
 
 
 def test_journal_trimmed_from_many_threads_at_once_fails_no_call(plat, sid):
