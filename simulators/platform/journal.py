@@ -13,11 +13,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-import zlib
 from typing import Any
 
 from .errors import Invalid
-from .store import Store, Table, dumps, loads
+from .store import Store, Table, dumps, loads, pack, unpack
 from .timeutil import iso, parse_datetime
 
 RETENTION = 10_000
@@ -196,20 +195,6 @@ def _mask_tree(value: Any, ordered: tuple[str, ...]) -> Any:
     return value
 
 
-def _pack(text: str) -> str | bytes:
-    """A record as stored: text up to :data:`PACK_OVER` characters, zlib-compressed UTF-8 beyond."""
-    if len(text) <= PACK_OVER:
-        return text
-    return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
-
-
-def _unpack(value: str | bytes | None) -> str | None:
-    """The text of a stored record (:func:`_pack`'s inverse; text stored before packing existed as is)."""
-    if isinstance(value, bytes):
-        return zlib.decompress(value).decode("utf-8", "surrogatepass")
-    return value
-
-
 def _clip(text: str) -> str:
     if len(text) > BODY_LIMIT:
         return text[:BODY_LIMIT] + f"... [{len(text) - BODY_LIMIT} more characters]"
@@ -233,8 +218,8 @@ class Journal:
                status: int, duration_ms: float, request: dict[str, Any], response: dict[str, Any],
                secrets: list[str]) -> None:
         ordered = _ordered(secrets)
-        req = _pack(dumps(_mask_tree(request, ordered)))
-        resp = _pack(dumps(_mask_tree(response, ordered)))
+        req = pack(dumps(_mask_tree(request, ordered)), PACK_OVER)
+        resp = pack(dumps(_mask_tree(response, ordered)), PACK_OVER)
         self.store.write_one(
             "INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, duration_ms, "
             "request, response) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -313,8 +298,8 @@ class Journal:
         return {"id": row["id"], "at": row["at"], "wallTime": row["wall"], "system": row["system"],
                 "operation": row["operation"], "method": row["method"], "path": row["path"],
                 "status": row["status"], "durationMs": row["duration_ms"],
-                "request": loads(_unpack(row["request"]), {}),
-                **({"response": loads(_unpack(row["response"]), {})} if response else {})}
+                "request": loads(unpack(row["request"]), {}),
+                **({"response": loads(unpack(row["response"]), {})} if response else {})}
 
     # -- verify -----------------------------------------------------------------------------------
 

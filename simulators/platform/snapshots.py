@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 from .errors import Invalid, NotFound
-from .store import Store, Table, dumps, loads
+from .store import Store, Table, dumps, loads, pack, unpack
 from .timeutil import iso, parse_datetime, utcnow
 
 SNAPSHOT_TABLE = Table(
@@ -48,7 +47,7 @@ class Snapshots:
             db["_snapshots"].upsert({
                 "sandbox": sandbox, "name": name, "created_at": iso(utcnow()), "clock_offset": clock[0],
                 "clock_frozen_at": at, "frozen": 1 if clock[1] else 0, "settings": clock[2], "rows": count,
-                "data": zlib.compress(dumps(data).encode(), 3)}, pk=("sandbox", "name"))
+                "data": pack(dumps(data), level=3)}, pk=("sandbox", "name"))
         return {"name": name, "createdAt": iso(utcnow()), "rows": count}
 
     def list(self, sandbox: str) -> list[dict[str, Any]]:
@@ -63,7 +62,7 @@ class Snapshots:
                               "WHERE sandbox = ? AND name = ?", [sandbox, name]).fetchone()
             if snap is None:
                 raise NotFound(f"snapshot {name!r} not found", field="name")
-            data = loads(zlib.decompress(snap[3]).decode(), {})
+            data = loads(unpack(snap[3]), {})
             for table in self.store.state_tables():
                 db.execute(f'DELETE FROM "{table.name}" WHERE sandbox = ?', [sandbox])
                 rows = data.get(table.name, [])

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -505,7 +506,6 @@ class Store:
             if "_schema" not in db.table_names():
                 db["_schema"].create({"component": str, "version": int}, pk="component")
             for table in tables:
-                self.tables[table.name] = table
                 row = list(db.query("SELECT version FROM _schema WHERE component = ?", [table.name]))
                 if table.name not in db.table_names():
                     columns: dict[str, Any] = {"sandbox": str, **table.columns}
@@ -564,3 +564,17 @@ def loads(text: str | None, default: Any = None) -> Any:
     if text is None or text == "":
         return default
     return json.loads(text)
+
+
+def pack(text: str, over: int = 0, level: int = 1) -> str | bytes:
+    """Text as stored: as it is up to ``over`` characters, zlib-compressed UTF-8 (a BLOB) beyond."""
+    if len(text) <= over:
+        return text
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), level)
+
+
+def unpack(value: str | bytes | None) -> str | None:
+    """The text of a stored value: :func:`pack`'s inverse (a value stored as text comes back as it is)."""
+    if isinstance(value, bytes):
+        return zlib.decompress(value).decode("utf-8", "surrogatepass")
+    return value
