@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..platform.http import begin, enforce_body_limit, platform
+from ..platform.http import begin, current_request, enforce_body_limit, platform
 from .errors import (
     BluedropError,
     Internal,
@@ -53,19 +53,21 @@ def render(exc: BluedropError) -> Response:
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or the 413/415/400 that says what is wrong with it."""
-    if request.content_length is not None and request.content_length > BODY_LIMIT:
-        raise TooLarge(f"request body is {request.content_length} bytes; the limit is {BODY_LIMIT} bytes (1 MiB)")
-    raw = request.get_data(cache=True)
+    req = current_request()
+    length = req.content_length
+    if length is not None and length > BODY_LIMIT:
+        raise TooLarge(f"request body is {length} bytes; the limit is {BODY_LIMIT} bytes (1 MiB)")
+    raw = req.get_data(cache=True)
     if len(raw) > BODY_LIMIT:
         raise TooLarge(f"request body is {len(raw)} bytes; the limit is {BODY_LIMIT} bytes (1 MiB)")
-    mimetype = request.mimetype
+    mimetype = req.mimetype
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json; received "
-                                   f"{received(request.headers.get('Content-Type', ''))}")
+                                   f"{received(req.headers.get('Content-Type', ''))}")
     if not raw.strip():
         raise Invalid(field_errors([("body", "a JSON object is required; received an empty body")]))
     try:
-        value = current_app.json.loads(raw.decode(request.mimetype_params.get("charset", "utf-8")))
+        value = current_app.json.loads(raw.decode(req.mimetype_params.get("charset", "utf-8")))
     except (ValueError, UnicodeDecodeError, LookupError, RecursionError):
         raise Invalid(field_errors([("body", "must be valid JSON; received a body that does not parse")])) from None
     if not isinstance(value, dict):

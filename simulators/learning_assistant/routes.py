@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
 
-from ..platform.http import add_secret, begin, platform
+from ..platform.http import add_secret, begin, current_request, platform
 from . import soap
 from .errors import AuthFailed, SoapFault
 from .models import SYSTEM_NAME, LearningAssistant
@@ -84,8 +84,9 @@ def _drain() -> None:
 
 
 def _call(service: str) -> Response:
-    soap.check_transport(request.content_type, request.content_length)
-    req = soap.parse(request.get_data(cache=True))
+    http_request = current_request()
+    soap.check_transport(http_request.content_type, http_request.content_length)
+    req = soap.parse(http_request.get_data(cache=True))
     ops = SERVICES[service]
     op = ops.get(req.operation)
     if op is None:
