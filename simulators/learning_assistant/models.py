@@ -8,6 +8,7 @@ dashboard call the listing and action methods directly.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import random
 import secrets
@@ -83,6 +84,12 @@ def ethnicities() -> list[dict[str, str]]:
 
 def nationalities() -> list[dict[str, str]]:
     return _reference()["nationalities"]
+
+
+@functools.cache
+def reference_ids(kind: str) -> frozenset[str]:
+    """The IDs of a reference list (``ethnicities``, ``nationalities``): fixed data, so a set made once."""
+    return frozenset(item["ID"] for item in _reference()[kind])
 
 
 def cf_uuid(rng: random.Random | None = None) -> str:
@@ -489,8 +496,8 @@ class LearningAssistant:
 
         return rules.References(
             framework_by_uuid=lambda uuid: self.framework(db, sandbox, uuid), framework_by_qan=by_qan,
-            trainer=trainer, company=company, ethnicities={e["ID"] for e in ethnicities()},
-            nationalities={n["ID"] for n in nationalities()}, enrolled=enrolled)
+            trainer=trainer, company=company, ethnicities=reference_ids("ethnicities"),
+            nationalities=reference_ids("nationalities"), enrolled=enrolled)
 
     # -- progress ---------------------------------------------------------------------------------
 

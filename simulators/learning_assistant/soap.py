@@ -54,6 +54,7 @@ class Request:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=1024)  # the same few dozen tags in every envelope
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -140,17 +141,16 @@ def _plain_utf8(raw: bytes) -> bool:
 
 
 def _check_shape(root: ET.Element) -> None:
-    """Bound depth and size without recursion."""
-    stack = [(root, 1)]
-    count = 0
-    while stack:
-        el, depth = stack.pop()
-        count += 1
+    """Bound depth and size without recursion: level by level, one list per level (a real envelope has 6)."""
+    level, depth, count = [root], 0, 0
+    while level:
+        depth += 1
         if depth > MAX_DEPTH:
             raise SoapFault.client(f"XML nests deeper than {MAX_DEPTH} levels")
+        count += len(level)
         if count > MAX_ELEMENTS:
             raise SoapFault.client(f"XML has more than {MAX_ELEMENTS} elements")
-        stack.extend((c, depth + 1) for c in el)
+        level = [child for el in level for child in el]
 
 
 def _token(header: ET.Element | None) -> tuple[str, str] | None:
@@ -177,8 +177,11 @@ def _deref(el: ET.Element, refs: dict[str, ET.Element]) -> ET.Element:
     return el
 
 
+_XSI_NIL, _XSI_NULL = f"{{{XSI}}}nil", f"{{{XSI}}}null"
+
+
 def _is_nil(el: ET.Element) -> bool:
-    return (el.get(f"{{{XSI}}}nil") or el.get(f"{{{XSI}}}null") or "").strip().lower() in ("true", "1")
+    return (el.get(_XSI_NIL) or el.get(_XSI_NULL) or "").strip().lower() in ("true", "1")
 
 
 def decode(el: ET.Element | None, type_name: str, refs: dict[str, ET.Element]) -> Any:
@@ -189,8 +192,11 @@ def decode(el: ET.Element | None, type_name: str, refs: dict[str, ET.Element]) -
     """
     if el is None:
         return None
-    el = _deref(el, refs)
-    if _is_nil(el):
+    attrib = el.attrib  # most elements carry only xsi:type: no reference to follow, not nil
+    if "href" in attrib:
+        el = _deref(el, refs)
+        attrib = el.attrib
+    if (_XSI_NIL in attrib or _XSI_NULL in attrib) and _is_nil(el):
         return None
     if type_name.startswith("[]"):
         item_type = type_name[2:]

@@ -12,7 +12,7 @@ the course.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -45,8 +45,8 @@ class References:
     framework_by_qan: Callable[[str], dict | None]
     trainer: Callable[[str], dict | None]
     company: Callable[[str], dict | None]
-    ethnicities: set[str]
-    nationalities: set[str]
+    ethnicities: Set[str]
+    nationalities: Set[str]
     # (SourceSystemLearnerUUID, CourseUUID) -> CandidateUUID already enrolled, if any
     enrolled: Callable[[str, str], str | None]
 
