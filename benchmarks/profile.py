@@ -66,8 +66,10 @@ def run(names: list[str], calls: int, profile: bool, top: int, repeat: int = 5, 
                 _call(app, _environ(specs[0], 0))
             prof = cProfile.Profile() if profile else None
             bad, cpus, walls, statements = 0, [], [], [0]
-            conn = app.extensions["trainsim"].store.db.conn
-            conn.set_trace_callback(lambda sql, n=statements: n.__setitem__(0, n[0] + 1))
+            plat = app.extensions["trainsim"]
+            conns = [plat.store.db.conn, plat.journal.store.db.conn]  # the state, and the journal's own file
+            for conn in conns:
+                conn.set_trace_callback(lambda sql, n=statements: n.__setitem__(0, n[0] + 1))
             for _ in range(repeat):  # the fastest batch: the least disturbed by other work on the machine
                 envs = [_environ(specs[i % len(specs)], i) for i in range(calls)]
                 cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -80,7 +82,8 @@ def run(names: list[str], calls: int, profile: bool, top: int, repeat: int = 5, 
                     prof.disable()
                 cpus.append(time.process_time() - cpu0)
                 walls.append(time.perf_counter() - wall0)
-            conn.set_trace_callback(None)
+            for conn in conns:
+                conn.set_trace_callback(None)
             cpu, wall = min(cpus), min(walls)
             print(f"{wl.name}: {cpu / calls * 1e6:,.0f} µs CPU/call, {wall / calls * 1e6:,.0f} µs wall/call, "
                   f"{statements[0] / (calls * repeat):.1f} SQL statements/call "

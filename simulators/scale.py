@@ -89,8 +89,7 @@ def seed_scale(db_path: str, sandbox_id: str = "scale", factor: float = 1.0, str
     if db_path == ":memory:":
         sys.exit("trainsim seed: --db must be a file (a :memory: database would vanish when seeding ends)")
     out = stream or sys.stderr
-    store = Store(db_path)
-    plat = Platform(store, load_systems(), {})
+    plat = Platform(Store(db_path), load_systems(), {})
     try:
         scalers = [s for s in plat.systems.values() if s.scale is not None]
         missing = [s.name for s in plat.systems.values() if s.scale is None]
@@ -118,4 +117,4 @@ def seed_scale(db_path: str, sandbox_id: str = "scale", factor: float = 1.0, str
                   + (f"; no scale seeder: {', '.join(missing)}" if missing else "") + "\n")
         return summary
     finally:
-        store.close()
+        plat.close()

@@ -102,16 +102,15 @@ def _seed_demo_in_child(db: str, config: dict[str, Any]) -> int | None:
     # every table created and migrated here, before the fork: the file exists and is in WAL mode before two
     # processes open it, and the child's seeding does not first wait ~40 ms for the parent's create_app
     # to register the same tables (the seeding is the longer of the two paths to a healthy server)
-    store = Store(db)
-    plat = Platform(store, systems, config)
-    store.close()
+    plat = Platform(Store(db), systems, config)
+    plat.close()
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
         plat.sandboxes.ensure_demo()  # the child's own connection, opened on first use (Store)
-        store.close()
+        plat.close()
         code = 0
     except BaseException:  # noqa: BLE001 - the parent seeds again and reports the error
         code = 1
@@ -373,7 +372,7 @@ def serve(host: str, port: int, db: str, workers: int, threads: int, admin_token
             if status != 0:  # the child failed: seed here, where the error is raised and reported
                 built.extensions["trainsim"].sandboxes.ensure_demo()
         print(banner(built, url), flush=True)
-        built.extensions["trainsim"].store.close()
+        built.extensions["trainsim"].close()
 
     def load(*_: Any) -> Any:  # runs in each worker, after the fork
         app = built

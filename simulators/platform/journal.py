@@ -247,6 +247,12 @@ class Journal:
             "DELETE FROM _journal WHERE id IN (SELECT id FROM _journal WHERE sandbox = ? AND id <= ? "
             "ORDER BY id LIMIT ?)", [sandbox, cutoff, TRIM_CHUNK]).rowcount
 
+    def forget(self, sandbox: str) -> None:
+        """Delete every entry of ``sandbox`` (it is reset or deleted)."""
+        self.store.write_one("DELETE FROM _journal WHERE sandbox = ?", [sandbox])
+        self._cutoff.pop(sandbox, None)
+        self._since_trim.pop(sandbox, None)
+
     def trim(self, sandbox: str) -> None:
         """Delete every entry of ``sandbox`` past the retention, at once."""
         cutoff = self._past_retention(sandbox)

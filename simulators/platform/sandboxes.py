@@ -222,6 +222,7 @@ class Sandboxes:
             db.execute("UPDATE _sandboxes SET clock_offset = 0, clock_frozen_at = NULL, settings = '{}' "
                        "WHERE id = ?", [sid])
             self._seed(db, sid, row["seed"], row["fixtures"])
+        self.platform.journal.forget(sid)  # in its own file (runtime.py): its own transaction
         return self.get(sid)
 
     def reset_all(self) -> int:
@@ -235,6 +236,7 @@ class Sandboxes:
         with self.store.write() as db:
             self.row(db, sid)
             self.store.delete_sandbox_rows(db, sid, state_only=False)
+        self.platform.journal.forget(sid)
 
     # -- credentials ------------------------------------------------------------------------------
 

@@ -491,20 +491,33 @@ class Store:
 
     # -- schema -----------------------------------------------------------------------------------
 
-    def register(self, tables: list[Table]) -> None:
-        """Create or migrate the given tables (idempotent; safe when several processes start at once).
+    def companion(self, name: str) -> Store:
+        """A store of its own beside this one: ``state.db`` -> ``state.<name>.db`` (in memory for an
+        in-memory store). Its writes do not touch this file, so they cost this store's readers nothing."""
+        if self.memory:
+            return Store(":memory:")
+        root, ext = os.path.splitext(self.path)
+        return Store(f"{root}.{name}{ext or '.db'}")
 
-        A database that already holds every table at its version is only read: no write transaction,
-        which would wait for any other process's write (a demo sandbox being seeded, at start-up)."""
+    def register(self, tables: list[Table], retired: tuple[str, ...] = ()) -> None:
+        """Create or migrate the given tables (idempotent; safe when several processes start at once), and
+        drop the ``retired`` ones (tables that moved elsewhere) if this database still holds them.
+
+        A database that already holds every table at its version, and none retired, is only read: no write
+        transaction, which would wait for any other process's write (a demo sandbox being seeded, at start-up)."""
         for table in tables:
             self.tables[table.name] = table
-        if self._registered(tables):
+        if self._registered(tables, retired):
             self._open().forget_names()  # as the write below does: another process may have created them
             return
         with self.write() as db:
             db.forget_names()  # another process may have created tables since this connection last looked
+            for name in retired:
+                db.execute(f'DROP TABLE IF EXISTS "{name}"')
             if "_schema" not in db.table_names():
                 db["_schema"].create({"component": str, "version": int}, pk="component")
+            elif retired:
+                db.execute(f"DELETE FROM _schema WHERE component IN ({', '.join('?' * len(retired))})", list(retired))
             for table in tables:
                 row = list(db.query("SELECT version FROM _schema WHERE component = ?", [table.name]))
                 if table.name not in db.table_names():
@@ -532,11 +545,12 @@ class Store:
                     db["_schema"].upsert({"component": table.name, "version": table.version}, pk="component")
             db["_schema"].upsert({"component": "_store", "version": SCHEMA_VERSION}, pk="component")
 
-    def _registered(self, tables: list[Table]) -> bool:
-        """Whether every table exists at its version or later, and the store's own schema is current."""
+    def _registered(self, tables: list[Table], retired: tuple[str, ...] = ()) -> bool:
+        """Whether every table exists at its version or later, none of the retired ones does, and the
+        store's own schema is current."""
         with self.read() as db:
             names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
-            if "_schema" not in names:
+            if "_schema" not in names or names.intersection(retired):
                 return False
             versions = dict(db.execute("SELECT component, version FROM _schema").fetchall())
         return versions.get("_store") == SCHEMA_VERSION and all(

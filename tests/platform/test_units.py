@@ -181,6 +181,63 @@ def test_a_journal_from_version_1_loses_its_operation_index(tmp_path):
         assert db.execute("SELECT version FROM _schema WHERE component = '_journal'").fetchone()[0] == 2
 
 
+
+def test_the_journal_has_a_file_of_its_own_and_its_writes_leave_the_state_file_alone(tmp_path):
+    """Entries go to state.journal.db beside state.db: a journal write does not change state.db, so a
+    connection reading it keeps its page cache (SQLite's data_version moves only when another connection
+    commits to the file)."""
+    import sqlite3
+
+    path = tmp_path / "state.db"
+    plat = Platform(Store(str(path)), [SYSTEM], {})
+    sid = plat.sandboxes.create(seed=1)["id"]
+    reader = sqlite3.connect(path)
+    before = reader.execute("PRAGMA data_version").fetchone()[0]
+    for n in range(3):
+        _record(plat.journal, sid, n)
+    assert reader.execute("PRAGMA data_version").fetchone()[0] == before
+    assert plat.journal.query(sid)[1] == 3
+    names = {r[0] for r in reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "_journal" not in names and "_sandboxes" in names
+    with sqlite3.connect(tmp_path / "state.journal.db") as journal_file:
+        assert journal_file.execute("SELECT count(*) FROM _journal WHERE sandbox = ?", [sid]).fetchone()[0] == 3
+    reader.close()
+    plat.close()
+
+
+def test_a_database_from_before_the_journal_moved_drops_its_journal_table(tmp_path):
+    """A state.db that still holds _journal loses it (and its _schema row) on the first start, and the
+    start after that only reads."""
+    from simulators.platform.journal import JOURNAL_TABLE
+
+    path = str(tmp_path / "state.db")
+    old = Store(path)
+    old.register([JOURNAL_TABLE])
+    with old.write() as db:
+        db.execute("INSERT INTO _journal (sandbox, at, wall, system, operation, method, path, status, "
+                   "duration_ms, request, response) VALUES ('sbx-1', '', '', 'echo', 'echo.x', 'GET', '/', 200, "
+                   "1.0, '{}', '{}')")
+    old.close()
+    plat = Platform(Store(path), [SYSTEM], {})
+    with plat.store.read() as db:
+        assert "_journal" not in db.table_names()
+        assert db.execute("SELECT count(*) FROM _schema WHERE component = '_journal'").fetchone()[0] == 0
+    assert plat.store._registered(list(plat.store.tables.values()), retired=(JOURNAL_TABLE.name,))
+    plat.close()
+
+
+def test_reset_and_delete_clear_the_sandboxs_journal_and_no_other(plat):
+    a, b = plat.sandboxes.create(seed=1)["id"], plat.sandboxes.create(seed=2)["id"]
+    for n in range(4):
+        _record(plat.journal, a, n)
+        _record(plat.journal, b, n)
+    plat.sandboxes.reset(a)
+    assert plat.journal.query(a)[1] == 0 and plat.journal.query(b)[1] == 4
+    _record(plat.journal, a, 9)
+    plat.sandboxes.delete(a)
+    assert plat.journal.query(a)[1] == 0 and plat.journal.query(b)[1] == 4
+
+
 # -- sandboxes --------------------------------------------------------------------------------------
 
 
@@ -237,7 +294,7 @@ def _record(journal, sid, n, op="echo.addNote", status=201):
 
 
 def test_journal_is_bounded(plat, sid):
-    journal = Journal(plat.store, retention=50)
+    journal = Journal(plat.journal.store, retention=50)
     for n in range(450):
         _record(journal, sid, n)
     journal.trim(sid)
@@ -248,7 +305,7 @@ def test_journal_is_bounded(plat, sid):
 def test_journal_past_its_retention_is_deleted_a_chunk_per_call(plat, sid):
     """The entries past the retention go TRIM_CHUNK per call (one long delete would hold up every call):
     200 entries with retention 50 leave 150 to delete, 25 with each call from the 200th on."""
-    journal = Journal(plat.store, retention=50)
+    journal = Journal(plat.journal.store, retention=50)
     journal.trim_every = 200
     for n in range(199):
         _record(journal, sid, n)
@@ -278,7 +335,7 @@ def test_long_journal_records_are_stored_compressed_and_read_back_whole(plat, si
                         operation="echo.listNotes", method="POST", path="/echo/notes", status=200, duration_ms=1.0,
                         request=request, response={"body": answer}, secrets=["s3cret-pw"])
     _record(plat.journal, sid, 7)
-    with plat.store.read() as db:
+    with plat.journal.store.read() as db:
         stored = db.execute("SELECT typeof(request), typeof(response), length(response) FROM _journal "
                             "WHERE sandbox = ? ORDER BY id", [sid]).fetchall()
         raw = db.execute("SELECT request, response FROM _journal WHERE sandbox = ? ORDER BY id LIMIT 1",
@@ -300,7 +357,7 @@ def test_long_journal_records_are_stored_compressed_and_read_back_whole(plat, si
 def test_journal_trimmed_from_many_threads_at_once_fails_no_call(plat, sid):
     """Threads that record into a full journal together all finish their deletes without an error (one
     of them may find the others have already deleted what it was to delete), and the bound holds."""
-    journal = Journal(plat.store, retention=20)
+    journal = Journal(plat.journal.store, retention=20)
     journal.trim_every = 4
     failures: list[BaseException] = []
 

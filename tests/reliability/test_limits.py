@@ -235,7 +235,7 @@ def test_journal_stays_bounded_per_sandbox_when_sandboxes_interleave(live):
         j = requests.get(f"{srv.url}/_sim/sandboxes/{sbx['id']}/journal?limit=1000", timeout=5).json()
         assert j["total"] <= 40, (sbx["id"], j["total"])
         assert j["items"][0]["request"]["query"] == "n=299"
-    with srv.platform.store.read() as db:
+    with srv.platform.journal.store.read() as db:
         assert db.execute("SELECT count(*) FROM _journal").fetchone()[0] <= 80
 
 
