@@ -177,9 +177,10 @@ def _secret_key(key: str) -> bool:
 
 
 # the same short texts come back call after call (headers, form bodies, the answers of reads): their
-# masked form is remembered, per text and set of secrets (a pure function of the two)
+# masked form is remembered, per text and set of secrets (a pure function of the two). 4 KB takes in the
+# SOAP reference-data answers (GetEthnicities: 3.8 KB, 17 µs to mask, 2 µs remembered); at most ~4 MB
 _mask_short = functools.lru_cache(maxsize=1024)(_mask_ordered)
-SHORT_TEXT = 2048
+SHORT_TEXT = 4096
 
 
 def _mask_tree(value: Any, ordered: tuple[str, ...]) -> Any:
