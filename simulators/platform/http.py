@@ -35,7 +35,7 @@ def current_request() -> Request:
 
 def _current() -> tuple[Request, Any]:
     """The request and its ``g``, each looked up once (see :func:`current_request`)."""
-    return request._get_current_object(), g._get_current_object()
+    return current_request(), g._get_current_object()
 
 
 def begin(system: str, sandbox: str, operation: str, secrets: list[str] | tuple[str, ...] = ()) -> Response | None:
