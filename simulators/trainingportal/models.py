@@ -27,6 +27,7 @@ from . import errors
 from .schemas import (
     ADDRESS_PARAMS,
     BOOKING_STATUSES,
+    CLASS_COLUMNS,
     CLASS_PARAMS,
     CLASS_STATES,
     CURRENCIES,
@@ -300,8 +301,9 @@ class TrainingportalModel:
     def course_classes(self, sandbox: str, username: str, course: str) -> list[dict[str, Any]]:
         with self.store.read() as db:
             self._course(db, sandbox, username, course)
-            rows = db.query("SELECT * FROM tp_classes WHERE sandbox = ? AND username = ? AND course_external_id = ? "
-                            "AND state != 'deleted' ORDER BY +id", [sandbox, username, course])  # +id: use the course index
+            rows = db.query(f"SELECT {CLASS_COLUMNS} FROM tp_classes WHERE sandbox = ? AND username = ? "
+                            "AND course_external_id = ? AND state != 'deleted' ORDER BY +id",  # +id: the course index
+                            [sandbox, username, course])
             return [class_out(r) for r in rows]
 
     @staticmethod

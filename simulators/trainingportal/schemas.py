@@ -52,6 +52,14 @@ def course_out(row: dict[str, Any]) -> dict[str, Any]:
     return {"courseId": row["course_id"], "externalId": row["external_id"], "name": row["name"]}
 
 
+# the columns class_out reads: a list of classes selects these, not *, since turning 50 rows of every column
+# into Python values was a fifth of getCourseClasses (330 -> 260 us per 50 rows)
+CLASS_COLUMNS = ", ".join((
+    "state", "course_external_id", "external_id", "location", "available_seats", "enrollment_deadline",
+    "cancellation_deadline", "start_date", "start_time", "end_date", "end_time", "address_line1",
+    "address_line2", "city", "zip_code", "country", "currency", "amount", "send_schedule_info"))
+
+
 def class_out(row: dict[str, Any]) -> dict[str, Any]:
     """The course-class object (quirk: the answer says ``courseExternalId``; ids are strings)."""
     out: dict[str, Any] = {
