@@ -67,6 +67,19 @@ def _tree_field_mb(pid: int, path: str, field: str) -> float:
     return total_kb / 1024.0
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) that ``pid`` and every descendant alive now have used."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and every descendant, summed (MB): pages the forked workers share with
     the arbiter count once per process, so this overstates what the tree really holds."""
@@ -154,11 +167,13 @@ class Server:
         self.stop()
 
 
-def trainsim(db: str, log: Path, port: int | None = None) -> Server:
-    """``trainsim serve`` as users run it: the console script, default workers and threads."""
+def trainsim(db: str, log: Path, port: int | None = None, options: list[str] | tuple[str, ...] = (),
+             env: dict[str, str] | None = None) -> Server:
+    """``trainsim serve`` as users run it: the console script, default workers and threads (unless
+    ``options`` say otherwise), environment cleared of ``TRAINSIM_*`` (plus ``env``)."""
     port = port or free_port()
-    return Server("trainsim", [str(VENV_BIN / "trainsim"), "serve", "--port", str(port), "--db", db], port,
-                  "/_sim/health", log=log)
+    return Server("trainsim", [str(VENV_BIN / "trainsim"), "serve", "--port", str(port), "--db", db, *options],
+                  port, "/_sim/health", env=_clean_env(**(env or {})), log=log)
 
 
 def baseline(module: str, log: Path, env: dict[str, str] | None = None) -> Server:

@@ -150,3 +150,32 @@ def test_profile_reports_cpu_and_statements_per_call(capsys):
     line = next(ln for ln in out.splitlines() if ln.startswith("Trainingportal getBookingInformation:"))
     assert "µs CPU/call" in line and "4.0 SQL statements/call" in line and "0 unexpected statuses" in line
     assert "function calls" in out  # the cProfile table
+
+
+def test_ab_variant_words_split_into_options_and_environment():
+    from benchmarks.ab import parse_variant
+
+    assert parse_variant("") == ([], {})
+    assert parse_variant("--threads 1 PYTHONPATH=/tmp/before XJ=") == (["--threads", "1"],
+                                                                       {"PYTHONPATH": "/tmp/before", "XJ": ""})
+    assert parse_variant("--access-log=/tmp/a.log '--workers' 3") == (["--access-log=/tmp/a.log", "--workers", "3"], {})
+
+
+def test_tree_cpu_grows_with_work_done():
+    before = servers.tree_cpu_s(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    assert servers.tree_cpu_s(os.getpid()) > before
+
+
+def test_ab_loads_each_variant_and_reports_cpu_per_request(capsys):
+    """``python -m benchmarks.ab``: a real ``trainsim serve`` per variant, rounds taking turns."""
+    from benchmarks import ab
+
+    ab.main(["clock", "", "--threads 2", "--rounds", "1", "--seconds", "1", "--connections", "4",
+             "--generator", "python"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("platform GET ") and "1 rounds of 1 s, 4 connections, python" in out[0]
+    assert [ln.strip() for ln in out if ln.startswith("  ") and not ln.startswith("    ")] == ["(defaults)", "--threads 2"]
+    cpu = [float(ln.split("median")[1].replace(",", "")) for ln in out if "CPU µs/req" in ln]
+    assert len(cpu) == 2 and all(c > 0 for c in cpu)
+    assert [ln.strip().endswith("errors 0") for ln in out if "p99" in ln] == [True, True]
