@@ -179,3 +179,13 @@ def test_ab_loads_each_variant_and_reports_cpu_per_request(capsys):
     cpu = [float(ln.split("median")[1].replace(",", "")) for ln in out if "CPU µs/req" in ln]
     assert len(cpu) == 2 and all(c > 0 for c in cpu)
     assert [ln.strip().endswith("errors 0") for ln in out if "p99" in ln] == [True, True]
+
+
+def test_ab_names_the_workloads_when_none_matches(capsys):
+    from benchmarks import ab
+
+    with pytest.raises(SystemExit) as exc:
+        ab.main(["no-such-workload", ""])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "no workload's name contains 'no-such-workload'" in err and "getBookingInformation" in err
