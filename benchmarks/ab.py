@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from . import loadgen, servers
+from . import servers
 from .run import measure_alternated
 from .workloads import WORKLOADS, Ctx, load_system_workloads
 
@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     if not matches:
         p.error(f"no workload's name contains {args.workload!r}: {', '.join(w.name for w in WORKLOADS)}")
     workload = matches[0]
-    tmp = Path(tempfile.mkdtemp(prefix="trainsim-ab-"))
+    scratch = tempfile.TemporaryDirectory(prefix="trainsim-ab-")
+    tmp = Path(scratch.name)
     started: list[servers.Server] = []
     try:
         targets = []
@@ -74,9 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             targets.append((srv.url, workload.setup(Ctx(srv.url, http, sandbox)), srv.proc.pid))
         once = argparse.Namespace(connections=args.connections, seconds=args.seconds, rounds=1, quick=False,
                                   generator=args.generator)
-        for url, reqs, _ in targets:  # warm-up, outside the CPU counted
-            loadgen.run({"url": url, "requests": reqs, "connections": args.connections, "threads": 2,
-                         "seconds": 1}, args.generator)
+        measure_alternated(targets, argparse.Namespace(**{**vars(once), "seconds": 1}), warmup=False)  # warm-up
         rounds: list[list[dict[str, Any]]] = [[] for _ in targets]
         for _ in range(args.rounds):
             for target, done in zip(targets, rounds, strict=True):
@@ -97,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for srv in started:
             srv.stop()
+        scratch.cleanup()
     sys.stdout.flush()
 
 
